@@ -1,0 +1,5 @@
+import sys
+
+from eva.cli import main
+
+sys.exit(main())

@@ -1,0 +1,132 @@
+"""The `eva` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
+
+
+def _database_url(db: str | None) -> str | None:
+    if db is None:
+        return None
+    return f"sqlite+aiosqlite:///{Path(db)}" if "://" not in db else db
+
+
+async def _demo(args: argparse.Namespace) -> DemoSummary:
+    faults = Faults(
+        failure_rate=args.failure_rate,
+        timeout_rate=args.timeout_rate,
+        compensation_failure_rate=args.failure_rate / 4,
+        latency=args.latency,
+    )
+    progress = None
+    if args.progress:
+
+        def progress(saga_id: str) -> None:
+            print(f"started {saga_id}", flush=True)
+
+    async with Runtime(_database_url(args.db), seed=args.seed, recover=False) as runtime:
+        await install_demo(runtime, faults, seed=args.seed)
+        return await run_demo(
+            runtime,
+            sagas=args.sagas,
+            seed=args.seed,
+            auto_approve=not args.no_approve,
+            on_started=progress,
+        )
+
+
+def _print_summary(summary: DemoSummary) -> None:
+    s = summary
+    print(
+        f"started {s.started} sagas, recovered {s.recovered} in flight, "
+        f"in {s.elapsed_seconds:.2f}s ({s.sagas_per_second:g} sagas/s)"
+    )
+    print(
+        f"  completed {s.completed}  rolled back {s.rolled_back}  failed {s.failed}  "
+        f"cancelled {s.cancelled}  still waiting {s.waiting}"
+    )
+    print(f"  dead letters {s.dead_letters}")
+    print(f"  saga latency p50 {s.p50_ms:.1f} ms  p95 {s.p95_ms:.1f} ms  p99 {s.p99_ms:.1f} ms")
+    print(f"  duplicate effects {s.duplicate_effects}  lost {s.lost}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eva", description="EVA: operate sagas and actors.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo",
+        help="run the demo workload headless and print a summary",
+        description="Open the runtime (resuming what was in flight), run N new demo sagas, "
+        "wait until every saga is terminal, and print a summary.",
+    )
+    demo.add_argument(
+        "--db", help="database file or URL (default: EVA_DATABASE_URL or data/eva.db)"
+    )
+    demo.add_argument("--sagas", type=int, default=100, help="new sagas to run (0: only recover)")
+    demo.add_argument(
+        "--failure-rate",
+        type=float,
+        default=0.1,
+        help="chance that a participant's action fails (0..1)",
+    )
+    demo.add_argument(
+        "--timeout-rate",
+        type=float,
+        default=0.0,
+        help="chance that an action hangs past its timeout (0..1)",
+    )
+    demo.add_argument(
+        "--latency", type=float, default=0.002, help="mean seconds a participant takes per action"
+    )
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--no-approve",
+        action="store_true",
+        help="leave sagas waiting for approval instead of approving them",
+    )
+    demo.add_argument(
+        "--progress",
+        action="store_true",
+        help="print 'started ID' as each saga's start is committed",
+    )
+    demo.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        for name in ("failure_rate", "timeout_rate"):
+            if not 0 <= getattr(args, name) <= 1:
+                print(
+                    f"eva demo: --{name.replace('_', '-')} must be between 0 and 1", file=sys.stderr
+                )
+                return 2
+        if args.sagas < 0:
+            print("eva demo: --sagas must be 0 or more", file=sys.stderr)
+            return 2
+        try:
+            summary = asyncio.run(_demo(args))
+        except EngineError as exc:
+            print(f"eva demo: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("eva demo: interrupted; in-flight sagas resume on the next run", file=sys.stderr)
+            return 130
+        if args.json:
+            print(json.dumps(summary.as_dict()))
+        else:
+            _print_summary(summary)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Time, injectable: the real clock for running, a manual one for tests.
+
+Timeouts, backoff and deadlines all go through a `Clock`, so tests move
+time forward in microseconds instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> float:
+        """Seconds since the epoch (wall-clock time, stored in the database)."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        """Await with a deadline; raises `TimeoutError` when it passes."""
+        ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        async with asyncio.timeout(timeout):
+            return await awaitable
+
+
+class ManualClock:
+    """A clock that moves only when told to, for tests.
+
+    Sleepers wake in deadline order when `advance` passes their deadline.
+    """
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self._now = start
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def sleepers(self) -> int:
+        """How many tasks are waiting on this clock."""
+        return sum(1 for _, _, f in self._sleepers if not f.done())
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        await future
+
+    async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
+        task = asyncio.ensure_future(awaitable)
+        timer = asyncio.ensure_future(self.sleep(timeout))
+        try:
+            await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        raise TimeoutError(f"timed out after {timeout:g}s (manual clock)")
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, waking every sleeper whose deadline has passed."""
+        self._now += seconds
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+
+def iso(ts: float) -> str:
+    """An epoch timestamp as ISO-8601 UTC, for people and JSON."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds")

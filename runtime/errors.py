@@ -1,0 +1,146 @@
+"""Errors raised by the runtime.
+
+Every error keeps the facts it is about as attributes and says in its
+message what to do next. `retryable` tells the executor whether trying the
+same thing again may succeed.
+"""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base class of every error the runtime raises on purpose."""
+
+    retryable: bool = False
+
+
+class ConcurrencyError(EngineError):
+    """A writer appended to a stream that moved on since it last read it."""
+
+    retryable = True
+
+    def __init__(self, stream_id: str, expected_version: int, actual_version: int) -> None:
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual_version}, not {expected_version}: "
+            "another writer got there first; read the stream again and retry"
+        )
+
+
+class IntegrityError(EngineError):
+    """The journal's hash chain is broken: an event was changed or removed."""
+
+    def __init__(self, stream_id: str, version: int, detail: str) -> None:
+        self.stream_id = stream_id
+        self.version = version
+        super().__init__(
+            f"journal stream {stream_id!r} is corrupt at version {version}: {detail}; "
+            "restore the database from a backup — nothing was changed"
+        )
+
+
+class StoreError(EngineError):
+    """The database cannot be used as it is."""
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        super().__init__(f"cannot use database {url}: {detail}")
+
+
+class DatabaseBusyError(StoreError):
+    """Another process holds the write lock longer than the busy timeout."""
+
+    retryable = True
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            url,
+            "it is locked by another process; close the other EVA (or the tool holding it) "
+            "and try again",
+        )
+
+
+class NotADatabaseError(StoreError):
+    """The file exists but is not an SQLite database."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            url, "the file is not an SQLite database; point EVA_DATABASE_URL at another file"
+        )
+
+
+class DefinitionError(EngineError):
+    """A saga definition breaks a rule; names the source, the step and the rule."""
+
+    def __init__(self, source: str, step: str | None, rule: str) -> None:
+        self.source = source
+        self.step = step
+        self.rule = rule
+        where = f"{source}, step {step!r}" if step else source
+        super().__init__(f"{where}: {rule}")
+
+
+class UnknownSagaError(EngineError):
+    """No saga has this id."""
+
+    def __init__(self, saga_id: str) -> None:
+        self.saga_id = saga_id
+        super().__init__(f"no saga has id {saga_id!r}; list sagas to see the ids there are")
+
+
+class UnknownSagaTypeError(EngineError):
+    """No definition is registered under this name."""
+
+    def __init__(self, saga_type: str, known: list[str]) -> None:
+        self.saga_type = saga_type
+        self.known = known
+        super().__init__(
+            f"no saga type {saga_type!r} is registered; known types: {', '.join(known) or 'none'}"
+        )
+
+
+class IllegalTransitionError(EngineError):
+    """A control that the saga's current status does not allow; nothing changed."""
+
+    def __init__(self, saga_id: str, control: str, status: str, hint: str = "") -> None:
+        self.saga_id = saga_id
+        self.control = control
+        self.status = status
+        super().__init__(
+            f"cannot {control} saga {saga_id}: it is {status}" + (f"; {hint}" if hint else "")
+        )
+
+
+class StepError(EngineError):
+    """A participant could not perform a step.
+
+    Args:
+        kind: the error class a retry policy matches on (`transient`, `timeout`,
+            `rejected`, ...).
+        retryable: whether trying again may succeed.
+    """
+
+    def __init__(self, message: str, *, kind: str = "error", retryable: bool = False) -> None:
+        self.kind = kind
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class StepTimeoutError(StepError):
+    """A participant did not answer within the step's timeout."""
+
+    def __init__(self, step: str, timeout: float) -> None:
+        self.step = step
+        self.timeout = timeout
+        super().__init__(
+            f"step {step!r} timed out after {timeout:g}s", kind="timeout", retryable=True
+        )
+
+
+class RuntimeClosedError(EngineError):
+    """The runtime was closed; you stopped it, it did not break."""
+
+    def __init__(self) -> None:
+        super().__init__("the runtime is closed; open a new one")

@@ -1,0 +1,291 @@
+"""`Runtime`: the one entry to the engine, opened on a database URL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from runtime.clock import Clock, SystemClock
+from runtime.errors import RuntimeClosedError
+from runtime.events import EventBus, Subscription
+from runtime.sagas.definition import SagaDefinition, load_definitions
+from runtime.sagas.participants import Participant
+from runtime.sagas.queries import DeadLetter, SagaSummary, dead_letters, query_sagas
+from runtime.sagas.service import SagaService
+from runtime.sagas.state import (
+    Approve,
+    Cancel,
+    ForceCompensation,
+    Pause,
+    Resume,
+    RetryStep,
+    SagaState,
+)
+from runtime.store.engine import database_url, open_engine
+from runtime.store.journal import SqlJournal
+from runtime.store.statements import build_statements
+from runtime.store.writer import GroupCommitWriter
+
+
+class Runtime:
+    """The actor/saga runtime on one database.
+
+    Use it as an async context manager::
+
+        async with Runtime("sqlite+aiosqlite:///data/eva.db") as rt:
+            rt.register(definition)
+            saga_id = await rt.start_saga("order_fulfillment", venture="acme")
+
+    Args:
+        url: the database URL; default `EVA_DATABASE_URL` or `data/eva.db`.
+        clock: time source (inject a `ManualClock` in tests).
+        seed: seeds backoff jitter, for reproducible runs.
+        definitions: saga definitions to register before recovery.
+        participants: participants to register before recovery.
+        recover: resume the sagas a previous process left in flight on open.
+            Pass False to register more first, then call `recover()`.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        seed: int | None = None,
+        definitions: Iterable[SagaDefinition] = (),
+        participants: Iterable[Participant] = (),
+        recover: bool = True,
+        snapshot_every: int = 100,
+    ) -> None:
+        self.url = url or database_url()
+        self.clock: Clock = clock or SystemClock()
+        self._rng = random.Random(seed)
+        self._definitions = list(definitions)
+        self._participants = list(participants)
+        self._recover = recover
+        self._snapshot_every = snapshot_every
+        self._bus = EventBus()
+        self._engine: AsyncEngine | None = None
+        self._writer: GroupCommitWriter | None = None
+        self._journal: SqlJournal | None = None
+        self._sagas: SagaService | None = None
+
+    # --- lifecycle --------------------------------------------------------
+
+    async def __aenter__(self) -> Runtime:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, _t: type[BaseException] | None, _e: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Open the database (migrating it), and resume what was in flight.
+
+        Raises:
+            NotADatabaseError, DatabaseBusyError, StoreError: the database
+                cannot be used; the message says what to do.
+        """
+        engine = await open_engine(self.url)
+        self._engine = engine
+        safe_url = make_url(self.url).render_as_string(hide_password=True)
+        self._writer = GroupCommitWriter(
+            engine, build_statements(engine.dialect.name), url=safe_url
+        )
+        await self._writer.start()
+        self._journal = SqlJournal(
+            engine, self._writer, self.clock, snapshot_every=self._snapshot_every
+        )
+        self._sagas = SagaService(
+            engine, self._writer, self._journal, self.clock, self._bus, self._rng
+        )
+        await self._sagas.open()
+        for definition in self._definitions:
+            self._sagas.register(definition)
+        for participant in self._participants:
+            self._sagas.register_participant(participant)
+        if self._recover:
+            await self._sagas.recover()
+
+    async def close(self) -> None:
+        """Stop running sagas where they are (they resume on the next open) and close."""
+        if self._sagas is not None:
+            await self._sagas.close()
+        if self._writer is not None:
+            await self._writer.close()
+        self._bus.close()
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = self._writer = self._journal = self._sagas = None
+
+    @property
+    def sagas(self) -> SagaService:
+        if self._sagas is None:
+            raise RuntimeClosedError()
+        return self._sagas
+
+    @property
+    def journal(self) -> SqlJournal:
+        if self._journal is None:
+            raise RuntimeClosedError()
+        return self._journal
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeClosedError()
+        return self._engine
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise RuntimeClosedError()
+        return self._writer
+
+    # --- definitions and participants -------------------------------------
+
+    def register(self, definition: SagaDefinition) -> None:
+        self.sagas.register(definition)
+
+    def load_definitions(self, folder: str | Path) -> list[SagaDefinition]:
+        """Register every YAML definition in a folder.
+
+        Raises:
+            DefinitionError: naming the file, step and rule of the first bad one;
+                none of the folder's definitions is registered then.
+        """
+        definitions = load_definitions(Path(folder))
+        for definition in definitions:
+            self.register(definition)
+        return definitions
+
+    def register_participant(self, participant: Participant) -> None:
+        self.sagas.register_participant(participant)
+
+    @property
+    def saga_types(self) -> list[str]:
+        return sorted(self.sagas.definitions)
+
+    async def recover(self) -> list[str]:
+        """Resume every saga left in flight; returns their ids."""
+        return await self.sagas.recover()
+
+    # --- sagas ------------------------------------------------------------
+
+    async def start_saga(
+        self, saga_type: str, venture: str = "", input: Mapping[str, Any] | None = None
+    ) -> str:
+        """Start a saga of a registered type; returns its id once committed."""
+        return await self.sagas.start(saga_type, venture, input)
+
+    async def get_saga(self, saga_id: str) -> SagaState:
+        """One saga in full: steps, compensations, timings, errors.
+
+        Raises:
+            UnknownSagaError: no saga has this id.
+        """
+        return await self.sagas.get(saga_id)
+
+    async def query_sagas(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        since_seconds: float | None = None,
+        saga_type: str | None = None,
+        venture: str | None = None,
+        limit: int | None = None,
+    ) -> list[SagaSummary]:
+        """Sagas by status(es), time window ending now, type and venture; newest first."""
+        statuses = [status] if isinstance(status, str) else list(status or [])
+        since = self.clock.now() - since_seconds if since_seconds is not None else None
+        return await query_sagas(
+            self.engine,
+            statuses=statuses,
+            since=since,
+            saga_type=saga_type,
+            venture=venture,
+            limit=limit,
+        )
+
+    async def pause_saga(self, saga_id: str, reason: str = "") -> SagaState:
+        return await self.sagas.control(saga_id, Pause(reason))
+
+    async def resume_saga(self, saga_id: str, reason: str = "") -> SagaState:
+        return await self.sagas.control(saga_id, Resume(reason))
+
+    async def cancel_saga(self, saga_id: str, reason: str = "") -> SagaState:
+        """Chairman ABORT: compensate what completed; refused past the pivot."""
+        return await self.sagas.control(saga_id, Cancel(reason))
+
+    async def force_compensation(self, saga_id: str, reason: str = "") -> SagaState:
+        """Chairman FORCE_COMPENSATION: compensate now, re-driving dead-lettered compensations."""
+        return await self.sagas.control(saga_id, ForceCompensation(reason))
+
+    async def retry_step(
+        self, saga_id: str, step: str | None = None, reason: str = ""
+    ) -> SagaState:
+        return await self.sagas.control(saga_id, RetryStep(reason, step))
+
+    async def approve_saga(self, saga_id: str, reason: str = "") -> SagaState:
+        """Chairman CONTINUE on a saga waiting for approval."""
+        return await self.sagas.control(saga_id, Approve(reason))
+
+    # --- intake -----------------------------------------------------------
+
+    @property
+    def intake_paused(self) -> bool:
+        return self.sagas.intake_paused
+
+    async def pause_intake(self, reason: str = "") -> None:
+        """New sagas queue as `pending` until intake resumes; in-flight ones go on."""
+        await self.sagas.set_intake(True, reason)
+
+    async def resume_intake(self, reason: str = "") -> int:
+        """Start accepting sagas again; returns how many pending sagas started."""
+        return await self.sagas.set_intake(False, reason)
+
+    # --- observing --------------------------------------------------------
+
+    async def dead_letters(
+        self,
+        *,
+        since_seconds: float | None = None,
+        unresolved: bool = False,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[DeadLetter]:
+        since = self.clock.now() - since_seconds if since_seconds is not None else None
+        return await dead_letters(
+            self.engine, since=since, unresolved=unresolved, kind=kind, limit=limit
+        )
+
+    def events(self, maxsize: int = 10_000) -> Subscription:
+        """A live stream of what happens, for dashboards: `async for e in rt.events()`."""
+        return self._bus.subscribe(maxsize)
+
+    async def verify_journal(self, prefix: str = "") -> int:
+        """Check every stream's hash chain; returns the number of events checked.
+
+        Raises:
+            IntegrityError: naming the first broken stream and event.
+        """
+        total = 0
+        for stream_id in await self.journal.stream_ids(prefix):
+            total += await self.journal.verify(stream_id)
+        return total
+
+    async def wait_settled(self) -> None:
+        """Until every saga running here is finished or waiting on a person (paused, pending,
+        waiting for approval)."""
+        await self.sagas.wait_settled()
+
+    async def wait_for(self, saga_ids: Iterable[str]) -> None:
+        await self.sagas.wait_for(saga_ids)

@@ -1,0 +1,1 @@
+"""Sagas: definitions, the pure state machine, the executor and its service."""

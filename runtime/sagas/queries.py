@@ -1,0 +1,168 @@
+"""Reading sagas back: summaries by status, time and type; one saga in detail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from runtime.store import schema
+
+FAILURE_STATUSES = ("failed", "rolled_back", "compensating")
+"""What "saga failures" means in a query: every saga that ended, or is ending, in failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class SagaSummary:
+    """One row of the saga table."""
+
+    saga_id: str
+    saga_type: str
+    venture: str
+    status: str
+    current_step: str | None
+    steps_done: int
+    total_steps: int
+    failure_reason: str | None
+    chairman_decision: str | None
+    created_at: float
+    updated_at: float
+    completed_at: float | None
+
+    @property
+    def age(self) -> float:
+        return (self.completed_at or self.updated_at) - self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    dead_letter_id: str
+    kind: str
+    saga_id: str | None
+    step_name: str | None
+    actor_path: str | None
+    message_type: str | None
+    reason: str
+    payload: dict[str, Any]
+    created_at: float
+    resolved_at: float | None
+
+
+def _summary(row: sa.Row[Any]) -> SagaSummary:
+    steps = orjson.loads(row.definition)["steps"]
+    names = [s["name"] for group in steps for s in (group.get("parallel") or [group])]
+    current = names[row.current_step] if row.current_step < len(names) else None
+    return SagaSummary(
+        saga_id=row.saga_id,
+        saga_type=row.saga_type,
+        venture=row.venture_id,
+        status=row.status,
+        current_step=current,
+        steps_done=row.current_step,
+        total_steps=row.total_steps,
+        failure_reason=row.failure_reason,
+        chairman_decision=row.chairman_decision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+    )
+
+
+async def query_sagas(
+    engine: AsyncEngine,
+    *,
+    statuses: Sequence[str] = (),
+    since: float | None = None,
+    saga_type: str | None = None,
+    venture: str | None = None,
+    limit: int | None = None,
+    ids: Sequence[str] = (),
+) -> list[SagaSummary]:
+    """Sagas matching every filter given, newest first.
+
+    `since` keeps sagas created or updated at or after that time, so "failures
+    in the last 24 hours" includes an old saga that failed an hour ago.
+    """
+    t = schema.saga_executions
+    query = sa.select(t)
+    if statuses:
+        query = query.where(t.c.status.in_(list(statuses)))
+    if since is not None:
+        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
+    if saga_type:
+        query = query.where(t.c.saga_type == saga_type)
+    if venture:
+        query = query.where(t.c.venture_id == venture)
+    if ids:
+        query = query.where(t.c.saga_id.in_(list(ids)))
+    query = query.order_by(t.c.created_at.desc(), t.c.saga_id.desc())
+    if limit:
+        query = query.limit(limit)
+    async with engine.connect() as conn:
+        return [_summary(row) for row in await conn.execute(query)]
+
+
+async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
+    t = schema.saga_executions
+    query = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)
+    async with engine.connect() as conn:
+        return {row[0]: row[1] for row in await conn.execute(query)}
+
+
+async def unfinished_ids(engine: AsyncEngine) -> list[str]:
+    """Sagas a crash may have interrupted: neither final nor failed."""
+    t = schema.saga_executions
+    query = (
+        sa.select(t.c.saga_id)
+        .where(t.c.status.not_in(["completed", "rolled_back", "cancelled", "failed"]))
+        .order_by(t.c.created_at)
+    )
+    async with engine.connect() as conn:
+        return list((await conn.execute(query)).scalars())
+
+
+async def max_numeric_id(engine: AsyncEngine) -> int:
+    t = schema.saga_executions
+    query = sa.select(sa.func.max(sa.cast(t.c.saga_id, sa.Integer)))
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar() or 0)
+
+
+async def dead_letters(
+    engine: AsyncEngine,
+    *,
+    since: float | None = None,
+    unresolved: bool = False,
+    kind: str | None = None,
+    limit: int | None = None,
+) -> list[DeadLetter]:
+    t = schema.dead_letters
+    query = sa.select(t).order_by(t.c.created_at.desc())
+    if since is not None:
+        query = query.where(t.c.created_at >= since)
+    if unresolved:
+        query = query.where(t.c.resolved_at.is_(None))
+    if kind:
+        query = query.where(t.c.kind == kind)
+    if limit:
+        query = query.limit(limit)
+    async with engine.connect() as conn:
+        return [
+            DeadLetter(
+                r.dead_letter_id,
+                r.kind,
+                r.saga_id,
+                r.step_name,
+                r.actor_path,
+                r.message_type,
+                r.reason,
+                orjson.loads(r.payload),
+                r.created_at,
+                r.resolved_at,
+            )
+            for r in await conn.execute(query)
+        ]

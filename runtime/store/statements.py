@@ -1,0 +1,47 @@
+"""The write statements of the group-commit writer, built once per dialect.
+
+Read models are upserted whole (every column each time), so one
+executemany serves a batch that mixes inserts and updates. The order is
+the order within a transaction: parents before children.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+
+from runtime.store import schema
+
+_UPSERTED = (
+    schema.saga_executions,
+    schema.saga_step_executions,
+    schema.compensations,
+    schema.transaction_participants,
+    schema.snapshots,
+    schema.actors,
+    schema.actor_messages,
+    schema.chairman_decisions,
+    schema.dead_letters,
+    schema.incidents,
+    schema.settings,
+)
+
+
+def _upsert(table: sa.Table, dialect: str) -> Executable:
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table)
+    keys = [c.name for c in table.primary_key.columns]
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    return stmt.on_conflict_do_update(index_elements=keys, set_=updates)  # type: ignore[no-any-return]
+
+
+def build_statements(dialect: str) -> dict[str, Executable]:
+    """name → statement, in transaction order, for `dialect` (sqlite or postgresql)."""
+    statements: dict[str, Executable] = {t.name: _upsert(t, dialect) for t in _UPSERTED[:4]}
+    # Journal events are plain inserts: a duplicate (stream, version) must fail.
+    statements["events"] = sa.insert(schema.events)
+    statements.update({t.name: _upsert(t, dialect) for t in _UPSERTED[4:]})
+    return statements

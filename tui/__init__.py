@@ -1,0 +1,3 @@
+"""The Textual dashboard. May import `eva` (and through it nothing else of ours directly)."""
+
+__all__: list[str] = []
