@@ -47,32 +47,57 @@ class ManualClock:
     """A clock that moves only when told to, for tests.
 
     Sleepers wake in deadline order when `advance` passes their deadline.
+    Timeouts (`wait_for`) are tracked apart from sleeps, so a test can wait
+    for a backoff sleep without mistaking a pending timeout for one.
     """
 
     def __init__(self, start: float = 1_700_000_000.0) -> None:
         self._now = start
-        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._sleepers: list[tuple[float, int, asyncio.Future[None], bool]] = []
         self._order = itertools.count()
+        self._slept = asyncio.Event()
 
     def now(self) -> float:
         return self._now
 
-    @property
-    def sleepers(self) -> int:
+    def _live(self, include_timeouts: bool) -> list[float]:
+        return [
+            when
+            for when, _, future, is_timeout in self._sleepers
+            if not future.done() and (include_timeouts or not is_timeout)
+        ]
+
+    def sleepers(self, include_timeouts: bool = False) -> int:
         """How many tasks are waiting on this clock."""
-        return sum(1 for _, _, f in self._sleepers if not f.done())
+        return len(self._live(include_timeouts))
 
     async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds, is_timeout=False)
+
+    async def _sleep(self, seconds: float, *, is_timeout: bool) -> None:
         if seconds <= 0:
             await asyncio.sleep(0)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._sleepers, (self._now + seconds, next(self._order), future))
+        entry = (self._now + seconds, next(self._order), future, is_timeout)
+        heapq.heappush(self._sleepers, entry)
+        self._slept.set()
         await future
+
+    async def until_sleeping(self, count: int = 1, *, include_timeouts: bool = False) -> None:
+        """Until at least `count` tasks sleep on this clock (then `advance` wakes them)."""
+        while self.sleepers(include_timeouts) < count:
+            self._slept.clear()
+            await self._slept.wait()
+
+    def next_deadline(self, *, include_timeouts: bool = False) -> float | None:
+        """Seconds until the earliest sleeper wakes, or None when nobody sleeps."""
+        live = self._live(include_timeouts)
+        return min(live) - self._now if live else None
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
         task = asyncio.ensure_future(awaitable)
-        timer = asyncio.ensure_future(self.sleep(timeout))
+        timer = asyncio.ensure_future(self._sleep(timeout, is_timeout=True))
         try:
             await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -86,7 +111,7 @@ class ManualClock:
         """Move time forward, waking every sleeper whose deadline has passed."""
         self._now += seconds
         while self._sleepers and self._sleepers[0][0] <= self._now:
-            _, _, future = heapq.heappop(self._sleepers)
+            future = heapq.heappop(self._sleepers)[2]
             if not future.done():
                 future.set_result(None)
 

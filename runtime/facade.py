@@ -50,6 +50,8 @@ class Runtime:
         participants: participants to register before recovery.
         recover: resume the sagas a previous process left in flight on open.
             Pass False to register more first, then call `recover()`.
+        snapshot_every: events between snapshots of long streams.
+        busy_timeout: seconds to wait for another process's write lock.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Runtime:
         participants: Iterable[Participant] = (),
         recover: bool = True,
         snapshot_every: int = 100,
+        busy_timeout: float = 5.0,
     ) -> None:
         self.url = url or database_url()
         self.clock: Clock = clock or SystemClock()
@@ -70,6 +73,7 @@ class Runtime:
         self._participants = list(participants)
         self._recover = recover
         self._snapshot_every = snapshot_every
+        self._busy_timeout = busy_timeout
         self._bus = EventBus()
         self._engine: AsyncEngine | None = None
         self._writer: GroupCommitWriter | None = None
@@ -94,7 +98,7 @@ class Runtime:
             NotADatabaseError, DatabaseBusyError, StoreError: the database
                 cannot be used; the message says what to do.
         """
-        engine = await open_engine(self.url)
+        engine = await open_engine(self.url, busy_timeout=self._busy_timeout)
         self._engine = engine
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         self._writer = GroupCommitWriter(

@@ -26,9 +26,6 @@ SQLITE_PRAGMAS = (
     # survives a crash of the process (SIGKILL), only a power cut can lose
     # the last transactions. The benchmarks use the same level for peers.
     "PRAGMA synchronous=NORMAL",
-    # A second process (the dashboard beside `eva demo`) waits for the write
-    # lock instead of failing at once with "database is locked".
-    "PRAGMA busy_timeout=5000",
     # SQLite ignores declared foreign keys unless asked, per connection.
     "PRAGMA foreign_keys=ON",
     # Keep temporary b-trees for sorts and indexes in memory.
@@ -50,14 +47,20 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def _set_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    for pragma in SQLITE_PRAGMAS:
-        cursor.execute(pragma)
-    cursor.close()
+def _pragma_setter(busy_timeout: float) -> Any:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        # A second process (the dashboard beside `eva demo`) waits this long
+        # for the write lock instead of failing at once with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.close()
+
+    return set_pragmas
 
 
-async def open_engine(url: str) -> AsyncEngine:
+async def open_engine(url: str, *, busy_timeout: float = 5.0) -> AsyncEngine:
     """Create the engine, check the file is a usable database, and migrate it.
 
     Raises:
@@ -75,7 +78,7 @@ async def open_engine(url: str) -> AsyncEngine:
                 folder.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine.sync_engine, "connect", _set_pragmas)
+        sa.event.listen(engine.sync_engine, "connect", _pragma_setter(busy_timeout))
     try:
         async with engine.begin() as conn:
             await conn.run_sync(upgrade)
