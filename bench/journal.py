@@ -1,32 +1,24 @@
-"""EVA's journal against the `eventsourcing` library's SQLite recorder.
+"""EVA's journal against the `eventsourcing` library's SQLite recorder, side by side.
 
-Compared, side by side in one run, on SQLite files in one temporary folder:
+* append: 100 writers each append one event at a time to their own stream,
+  each committed before the writer's next. EVA: 100 asyncio tasks on
+  `SqlJournal.append` (its group-commit writer batches their commits).
+  eventsourcing: 100 threads on `SQLiteAggregateRecorder.insert_events`, the
+  library's leanest recorder (no notification log); it admits one writer at a time.
+* replay: 1,000 streams of 10 events read back, one stream at a time (EVA
+  `read`, eventsourcing `select_events`), and with EVA's `read_many` at once.
 
-* **append**: 100 writers, each appending events one at a time to its own
-  stream, each append committed before that writer's next one. EVA: 100
-  asyncio tasks calling `SqlJournal.append` (its group-commit writer batches
-  their commits). eventsourcing: 100 threads calling
-  `SQLiteAggregateRecorder.insert_events` (the library lets one writer in
-  at a time).
-* **replay**: 1,000 streams of 10 events each, read back one stream at a
-  time by one reader (EVA `read`, eventsourcing `select_events`), and by
-  EVA's `read_many` in one call.
+Every event has the same ~100-byte JSON payload (5 fields), which both sides
+encode and decode with orjson. Same durability, files in one temporary folder:
+WAL and `synchronous=NORMAL` (a commit survives a process crash, not a power
+cut). EVA sets both per connection (runtime/store/engine.py); eventsourcing
+sets WAL but leaves SQLite's default synchronous=FULL, so this script sets
+NORMAL on its connections. Both sides' pragmas are read back and printed.
 
-Both store the same ~100-byte JSON payload (5 fields) per event; the
-eventsourcing side encodes and decodes it with orjson, as EVA does.
+Run from the repository root; the last line of stdout is one JSON object:
 
-Durability is the same for both: WAL with `synchronous=NORMAL` (a commit
-survives a process crash; a power cut may lose the last ones). EVA sets both
-on every connection (`runtime/store/engine.py`); eventsourcing sets WAL but
-leaves `synchronous` at SQLite's default (FULL), so this script sets NORMAL
-on each of its connections. The pragmas in effect are read back and printed.
-
-Run from the repository root:
-
-    python -m bench.journal --quick   # well under a minute
-    python -m bench.journal           # larger, median of 5
-
-The last line of stdout is one JSON object with every figure.
+    python -m bench.journal --quick   # 100 x 100 events, median of 3: seconds
+    python -m bench.journal           # 100 x 500 events, median of 5: under a minute
 """
 
 from __future__ import annotations
@@ -61,28 +53,31 @@ REPLAY_STREAMS = 1_000
 REPLAY_EVENTS = 10
 EVENT_TYPE = "OrderReserved"
 ES_TOPIC = "bench.journal:OrderReserved"
-# eventsourcing's default of 5 s is too short for 100 threads queued on its writer lock.
+# The library's 5 s is too short for 100 threads queued on its one writer lock.
 ES_POOL_TIMEOUT = 120.0
-SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
-TARGETS = {"append": 10.0, "replay": 5.0}
-CONCURRENCY = (
-    f"EVA {WRITERS} asyncio tasks on one group-commit writer; eventsourcing {WRITERS} threads"
-)
 # A replay pass takes tens of milliseconds, so it gets more repetitions to steady its median.
 REPLAY_REPS_FACTOR = 3
+TARGETS = {"append": 10.0, "replay": 5.0}
+CONCURRENCY = f"EVA: {WRITERS} asyncio tasks; eventsourcing: {WRITERS} threads"
+PRAGMA_QUERY = "SELECT (SELECT * FROM pragma_journal_mode), (SELECT * FROM pragma_synchronous)"
+SYNC_NAMES = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+PAYLOAD_BASE = {"currency": "EUR", "status": "reserved", "channel": "web-shop"}
+
+LABELS = {
+    "append_events_per_s": ("append (events/s)", "append"),
+    "replay_streams_per_s": ("replay, read (streams/s)", "replay"),
+    "replay_read_many_streams_per_s": ("replay, read_many (streams/s)", "replay"),
+}
+
+Figure = dict[str, float]
 
 
 def payload(stream: int, n: int) -> dict[str, Any]:
-    return {
-        "order_id": f"order-{stream:06d}",
-        "sequence": n,
-        "amount_cents": 1999 + n,
-        "currency": "EUR",
-        "status": "reserved",
-    }
+    return {"order_id": f"order-{stream:06d}", "sequence": n, **PAYLOAD_BASE}
 
 
-# --- eventsourcing ----------------------------------------------------------
+def durability(row: Any) -> dict[str, str]:
+    return {"journal_mode": str(row[0]), "synchronous": SYNC_NAMES[int(row[1])]}
 
 
 class _NormalSyncPool(SQLiteConnectionPool):
@@ -102,13 +97,10 @@ def es_open(path: Path) -> SQLiteAggregateRecorder:
     return recorder
 
 
-def es_pragmas(recorder: SQLiteAggregateRecorder) -> dict[str, str]:
+def es_durability(recorder: SQLiteAggregateRecorder) -> dict[str, str]:
     with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.execute("PRAGMA journal_mode")
-        mode = str(cursor.fetchone()[0])
-        cursor.execute("PRAGMA synchronous")
-        sync = SYNC_NAMES[int(cursor.fetchone()[0])]
-    return {"journal_mode": mode, "synchronous": sync}
+        cursor.execute(PRAGMA_QUERY)
+        return durability(cursor.fetchone())
 
 
 def es_event(stream: uuid.UUID, index: int, version: int) -> EsEvent:
@@ -156,14 +148,9 @@ def es_replay(recorder: SQLiteAggregateRecorder, streams: list[uuid.UUID]) -> fl
     return time.perf_counter() - start
 
 
-# --- EVA --------------------------------------------------------------------
-
-
-async def eva_pragmas(rt: Runtime) -> dict[str, str]:
+async def eva_durability(rt: Runtime) -> dict[str, str]:
     async with rt.engine.connect() as conn:
-        mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
-        sync = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
-    return {"journal_mode": str(mode), "synchronous": SYNC_NAMES[int(sync or 0)]}
+        return durability((await conn.exec_driver_sql(PRAGMA_QUERY)).one())
 
 
 async def eva_writer(journal: SqlJournal, index: int, n: int) -> None:
@@ -183,10 +170,8 @@ async def eva_append(path: Path, n: int) -> float:
 
 async def eva_seed(journal: SqlJournal) -> list[str]:
     streams = [str(uuid.uuid4()) for _ in range(REPLAY_STREAMS)]
-    batches = [
-        [NewEvent(EVENT_TYPE, payload(i, v)) for v in range(1, REPLAY_EVENTS + 1)]
-        for i in range(REPLAY_STREAMS)
-    ]
+    versions = range(1, REPLAY_EVENTS + 1)
+    batches = [[NewEvent(EVENT_TYPE, payload(i, v)) for v in versions] for i in range(len(streams))]
     await asyncio.gather(*(journal.append(s, 0, b) for s, b in zip(streams, batches, strict=True)))
     return streams
 
@@ -207,13 +192,13 @@ async def eva_replay_many(journal: SqlJournal, streams: list[str]) -> float:
     return time.perf_counter() - start
 
 
-# --- the run ----------------------------------------------------------------
-
-Figure = dict[str, float]
-
-
-def figure(eva: float, es: float) -> Figure:
-    return {"eva": round(eva, 1), "eventsourcing": round(es, 1), "ratio": round(eva / es, 2)}
+def figure(eva: list[float], es: list[float]) -> Figure:
+    eva_rate, es_rate = statistics.median(eva), statistics.median(es)
+    return {
+        "eva": round(eva_rate, 1),
+        "eventsourcing": round(es_rate, 1),
+        "ratio": round(eva_rate / es_rate, 2),
+    }
 
 
 async def measure_append(folder: Path, n: int, reps: int) -> Figure:
@@ -222,16 +207,16 @@ async def measure_append(folder: Path, n: int, reps: int) -> Figure:
     for rep in range(reps):
         eva.append(await eva_append(folder / f"eva-append-{rep}.db", n))
         es.append(es_append(folder / f"es-append-{rep}.db", n))
-    return figure(statistics.median(eva), statistics.median(es))
+    return figure(eva, es)
 
 
-async def measure_replay(folder: Path, reps: int) -> tuple[Figure, Figure, dict[str, Any]]:
+async def measure_replay(folder: Path, reps: int) -> tuple[dict[str, Figure], dict[str, Any]]:
     recorder = es_open(folder / "es-replay.db")
     es_streams = es_seed(recorder)
     async with Runtime(sqlite_url(folder / "eva-replay.db"), recover=False) as rt:
         eva_streams = await eva_seed(rt.journal)
-        pragmas = {"eva": await eva_pragmas(rt), "eventsourcing": es_pragmas(recorder)}
-        times: list[list[float]] = [[], [], []]
+        found = {"eva": await eva_durability(rt), "eventsourcing": es_durability(recorder)}
+        rates: list[list[float]] = [[], [], []]
         # Pass 0 is untimed, so every timed pass reads from a warm page cache.
         for rep in range(reps + 1):
             seconds = [
@@ -239,55 +224,40 @@ async def measure_replay(folder: Path, reps: int) -> tuple[Figure, Figure, dict[
                 await eva_replay_many(rt.journal, eva_streams),
                 es_replay(recorder, es_streams),
             ]
-            for bucket, value in zip(times, seconds, strict=True):
-                bucket.extend([value] if rep else [])
+            for bucket, value in zip(rates, seconds, strict=True):
+                bucket.extend([REPLAY_STREAMS / value] if rep else [])
     recorder.datastore.close()
-    eva_read, eva_many, es_read = (REPLAY_STREAMS / statistics.median(t) for t in times)
-    return figure(eva_read, es_read), figure(eva_many, es_read), pragmas
+    read, many = figure(rates[0], rates[2]), figure(rates[1], rates[2])
+    return {"replay_streams_per_s": read, "replay_read_many_streams_per_s": many}, found
 
 
-def print_table(append: Figure, read: Figure, many: Figure, pragmas: dict[str, Any]) -> None:
-    rows = [
-        ("append (events/s)", append, TARGETS["append"]),
-        ("replay, read (streams/s)", read, TARGETS["replay"]),
-        ("replay, read_many (streams/s)", many, TARGETS["replay"]),
-    ]
+def print_table(figures: dict[str, Figure], found: dict[str, Any]) -> None:
     print(f"{'workload':<30}{'EVA':>12}{'eventsourcing':>15}{'EVA/es':>9}{'target':>8}")
-    for name, fig, target in rows:
+    for key, (label, target) in LABELS.items():
+        fig = figures[key]
         print(
-            f"{name:<30}{fig['eva']:>12,.0f}{fig['eventsourcing']:>15,.0f}"
-            f"{fig['ratio']:>8.2f}x{target:>7.0f}x"
+            f"{label:<30}{fig['eva']:>12,.0f}{fig['eventsourcing']:>15,.0f}"
+            f"{fig['ratio']:>8.2f}x{TARGETS[target]:>7.0f}x"
         )
-    for side, found in pragmas.items():
-        print(f"{side}: journal_mode={found['journal_mode']} synchronous={found['synchronous']}")
+    for side, pragmas in found.items():
+        print(f"{side}: " + " ".join(f"{name}={value}" for name, value in pragmas.items()))
 
 
 async def run(quick: bool) -> dict[str, Any]:
     n, reps = (100, 3) if quick else (500, 5)
     replay_reps = reps * REPLAY_REPS_FACTOR
     with tempfile.TemporaryDirectory(prefix="eva-bench-journal-") as tmp:
-        folder = Path(tmp)
-        append = await measure_append(folder, n, reps)
-        read, many, pragmas = await measure_replay(folder, replay_reps)
+        append = await measure_append(Path(tmp), n, reps)
+        replay, found = await measure_replay(Path(tmp), replay_reps)
+    figures = {"append_events_per_s": append, **replay}
     size = len(orjson.dumps(payload(0, 1)))
     print(f"append: {WRITERS} writers x {n} events, median of {reps}; payload {size} B of JSON")
     print(f"replay: {REPLAY_STREAMS} streams x {REPLAY_EVENTS} events, median of {replay_reps}")
     print(f"concurrency: {CONCURRENCY}\n")
-    print_table(append, read, many, pragmas)
-    return {
-        "append_events_per_s": append,
-        "replay_streams_per_s": read,
-        "replay_read_many_streams_per_s": many,
-        "targets": TARGETS,
-        "writers": WRITERS,
-        "events_per_writer": n,
-        "replay_streams": REPLAY_STREAMS,
-        "payload_bytes": size,
-        "repetitions": {"append": reps, "replay": replay_reps},
-        "concurrency": CONCURRENCY,
-        "durability": pragmas,
-        "quick": quick,
-    }
+    print_table(figures, found)
+    setup: dict[str, Any] = {"writers": WRITERS, "events_per_writer": n, "payload_bytes": size}
+    setup |= {"repetitions": {"append": reps, "replay": replay_reps}, "concurrency": CONCURRENCY}
+    return {**figures, "targets": TARGETS, "setup": setup, "durability": found, "quick": quick}
 
 
 def main() -> None:

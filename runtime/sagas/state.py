@@ -108,9 +108,15 @@ class SagaState:
 
     @property
     def pivot_done(self) -> bool:
-        """Whether the point of no return has been passed (or may have been)."""
+        """Whether the point of no return has been passed, or may have been.
+
+        That is: the pivot completed or is under way, or a retriable step (which
+        only ever runs after the pivot) has started.
+        """
         return any(
-            s.kind is StepKind.PIVOT and s.status is not StepStatus.PENDING for s in self.steps
+            (s.kind is StepKind.PIVOT and s.status in (StepStatus.RUNNING, StepStatus.COMPLETED))
+            or (s.kind is StepKind.RETRIABLE and s.status is not StepStatus.PENDING)
+            for s in self.steps
         )
 
     @property
@@ -460,10 +466,11 @@ def decide(state: SagaState, control: Control, now: float) -> list[ev.SagaEvent]
 
 
 def _past_pivot(state: SagaState) -> str:
-    pivot = next(s for s in state.steps if s.kind is StepKind.PIVOT)
+    pivot = next((s for s in state.steps if s.kind is StepKind.PIVOT), None)
+    where = f"its pivot step {pivot.name!r}" if pivot else "the point of no return"
     return (
-        f"it is past its pivot step {pivot.name!r}, whose effects are final; it can only "
-        "finish forwards (retry its failed step if it fails)"
+        f"it is past {where}, whose effects are final; it can only finish forwards "
+        "(retry its failed step if it fails)"
     )
 
 
