@@ -18,7 +18,7 @@ NORMAL on its connections. Both sides' pragmas are read back and printed.
 Run from the repository root; the last line of stdout is one JSON object:
 
     python -m bench.journal --quick   # 100 x 100 events, median of 3: seconds
-    python -m bench.journal           # 100 x 500 events, median of 5: under a minute
+    python -m bench.journal           # 100 x 500 events, median of 5: about a minute
 """
 
 from __future__ import annotations

@@ -117,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except EngineError as exc:
             print(f"eva demo: {exc}", file=sys.stderr)
             return 1
+        except BrokenPipeError:
+            return 1  # the reader went away (`eva demo --progress | head`)
         except KeyboardInterrupt:
             print("eva demo: interrupted; in-flight sagas resume on the next run", file=sys.stderr)
             return 130

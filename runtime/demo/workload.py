@@ -88,6 +88,17 @@ class DemoSummary:
         return asdict(self)
 
 
+_FINISHES = {"SagaCompleted", "SagaRolledBack", "SagaCancelled", "SagaFailed"}
+
+
+async def _watch_finishes(runtime: Runtime, on_finished: Callable[[str, str], None]) -> None:
+    async for event in runtime.events():
+        if event.type in _FINISHES or (
+            event.type == "CompensationStepFailed" and event.data.get("final")
+        ):
+            on_finished(event.subject, str(event.data["status"]))
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -103,13 +114,19 @@ async def run_demo(
     seed: int = 0,
     auto_approve: bool = True,
     on_started: Callable[[str], None] | None = None,
+    on_finished: Callable[[str, str], None] | None = None,
 ) -> DemoSummary:
     """Resume what was in flight, start `sagas` new demo sagas, and wait for them all.
 
     Sagas waiting for approval are approved by a stand-in Chairman when
     `auto_approve`; otherwise they are left waiting (and counted as such).
+    `on_started(id)` is called once a saga's start is committed, and
+    `on_finished(id, status)` once its terminal state is.
     """
     began = time.perf_counter()
+    watcher = None
+    if on_finished is not None:
+        watcher = asyncio.create_task(_watch_finishes(runtime, on_finished))
     recovered = await runtime.recover()
     rng = random.Random(seed)
     types = runtime.saga_types
@@ -139,6 +156,8 @@ async def run_demo(
             await runtime.approve_saga(state.saga_id, "approved by the demo's stand-in Chairman")
 
     elapsed = time.perf_counter() - began
+    if watcher is not None:
+        watcher.cancel()
     counts = await count_by_status(runtime.engine)
     ours = (
         await query_sagas(runtime.engine, ids=started + recovered) if started or recovered else []
