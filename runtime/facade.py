@@ -27,10 +27,11 @@ from runtime.sagas.state import (
     RetryStep,
     SagaState,
 )
-from runtime.store.engine import database_url, open_engine
+from runtime.store._sqlite import SqliteThread
+from runtime.store.engine import database_url, open_engine, sqlite_path
 from runtime.store.journal import SqlJournal
-from runtime.store.statements import build_statements
-from runtime.store.writer import GroupCommitWriter
+from runtime.store.statements import EVERY_ROW, build_statements
+from runtime.store.writer import Backend, GroupCommitWriter, SqlAlchemyBackend, SqliteBackend
 
 
 class Runtime:
@@ -78,6 +79,7 @@ class Runtime:
         self._engine: AsyncEngine | None = None
         self._writer: GroupCommitWriter | None = None
         self._journal: SqlJournal | None = None
+        self._reader: SqliteThread | None = None
         self._sagas: SagaService | None = None
 
     # --- lifecycle --------------------------------------------------------
@@ -101,12 +103,24 @@ class Runtime:
         engine = await open_engine(self.url, busy_timeout=self._busy_timeout)
         self._engine = engine
         safe_url = make_url(self.url).render_as_string(hide_password=True)
+        path = sqlite_path(self.url)
+        backend: Backend
+        if path is not None:
+            backend = SqliteBackend(path, busy_timeout=self._busy_timeout)
+            self._reader = SqliteThread(path, busy_timeout=self._busy_timeout, name="eva-reader")
+            await self._reader.start()
+        else:
+            backend = SqlAlchemyBackend(engine)
         self._writer = GroupCommitWriter(
-            engine, build_statements(engine.dialect.name), url=safe_url
+            backend, build_statements(engine.dialect.name), every_row=EVERY_ROW, url=safe_url
         )
         await self._writer.start()
         self._journal = SqlJournal(
-            engine, self._writer, self.clock, snapshot_every=self._snapshot_every
+            engine,
+            self._writer,
+            self.clock,
+            reader=self._reader,
+            snapshot_every=self._snapshot_every,
         )
         self._sagas = SagaService(
             engine, self._writer, self._journal, self.clock, self._bus, self._rng
@@ -125,10 +139,12 @@ class Runtime:
             await self._sagas.close()
         if self._writer is not None:
             await self._writer.close()
+        if self._reader is not None:
+            await self._reader.close()
         self._bus.close()
         if self._engine is not None:
             await self._engine.dispose()
-        self._engine = self._writer = self._journal = self._sagas = None
+        self._engine = self._writer = self._journal = self._sagas = self._reader = None
 
     @property
     def sagas(self) -> SagaService:

@@ -69,14 +69,34 @@ def order_definition(**changes: object) -> SagaDefinition:
     data: dict[str, object] = {
         "name": "order",
         "steps": [
-            StepDefinition(name="reserve", participant="shop", action="reserve",
-                           compensation="release", retry=RetryPolicy(max_attempts=3)),
-            StepDefinition(name="check", participant="shop", action="check",
-                           compensation="uncheck", retry=no_retry),
-            StepDefinition(name="charge", participant="shop", action="charge",
-                           kind=StepKind.PIVOT, retry=no_retry),
-            StepDefinition(name="confirm", participant="shop", action="confirm",
-                           kind=StepKind.RETRIABLE, retry=RetryPolicy(max_attempts=2)),
+            StepDefinition(
+                name="reserve",
+                participant="shop",
+                action="reserve",
+                compensation="release",
+                retry=RetryPolicy(max_attempts=3),
+            ),
+            StepDefinition(
+                name="check",
+                participant="shop",
+                action="check",
+                compensation="uncheck",
+                retry=no_retry,
+            ),
+            StepDefinition(
+                name="charge",
+                participant="shop",
+                action="charge",
+                kind=StepKind.PIVOT,
+                retry=no_retry,
+            ),
+            StepDefinition(
+                name="confirm",
+                participant="shop",
+                action="confirm",
+                kind=StepKind.RETRIABLE,
+                retry=RetryPolicy(max_attempts=2),
+            ),
         ],
     }
     data.update(changes)
@@ -89,10 +109,9 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-async def runtime(
-    db_url: str, clock: ManualClock, recorder: Recorder
-) -> AsyncIterator[Runtime]:
+async def runtime(db_url: str, clock: ManualClock, recorder: Recorder) -> AsyncIterator[Runtime]:
     shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
-    async with Runtime(db_url, clock=clock, seed=1, definitions=[order_definition()],
-                       participants=[shop]) as rt:
+    async with Runtime(
+        db_url, clock=clock, seed=1, definitions=[order_definition()], participants=[shop]
+    ) as rt:
         yield rt

@@ -109,7 +109,7 @@ class SagaRunner:
         writes.extend(rows_for(before, after, events, self.definition_json, self.input_json))
         writes.extend(extra)
         self.state = after
-        future = self._writer.submit(writes, key=self.stream_id)
+        future = self._writer.submit(writes)
         if self._bus.active:
             future.add_done_callback(lambda f: self._publish(f, events, after.status))
         return future

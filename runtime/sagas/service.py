@@ -38,7 +38,7 @@ from runtime.sagas.state import (
     replay,
 )
 from runtime.store import schema
-from runtime.store._translate import is_duplicate_key
+from runtime.store._translate import is_stale_write
 from runtime.store.journal import GENESIS, NewEvent, SqlJournal, StoredEvent, encode, verify_chain
 from runtime.store.writer import GroupCommitWriter
 
@@ -128,10 +128,9 @@ class SagaService:
             try:
                 await runner.pending_creation
             except Exception as exc:
-                if not is_duplicate_key(exc):
+                if not is_stale_write(exc):
                     raise
                 # Another process took this id: move past every id it has used.
-                self._writer.forgive(runner.stream_id)
                 self._next_id = max(self._next_id, await max_numeric_id(self._engine) + 1)
                 continue
             self._launch(runner)
@@ -161,7 +160,7 @@ class SagaService:
         )
         writes.extend(rows_for(None, state, events, runner.definition_json, runner.input_json))
         runner.head = head
-        runner.pending_creation = self._writer.submit(writes, key=runner.stream_id)
+        runner.pending_creation = self._writer.submit(writes)
         if self._bus.active:
             runner.pending_creation.add_done_callback(
                 lambda f: None if f.exception() else self._publish_created(state)
@@ -253,7 +252,6 @@ class SagaService:
             return await runner.control(control)
         state, head = await self._load(saga_id)
         runner = self._runner(state, head)
-        self._writer.forgive(runner.stream_id)
         state = await runner.control(control)
         if state.status not in FINAL:
             self._launch(runner)
@@ -269,7 +267,7 @@ class SagaService:
         writes, new_head = encode(INTAKE_STREAM, version, head, [event], now)
         value = orjson.dumps({"paused": paused, "reason": reason, "at": now}).decode()
         writes.append(("settings", {"key": "intake", "value": value, "updated_at": now}))
-        await self._writer.submit(writes, key=INTAKE_STREAM)
+        await self._writer.submit(writes)
         self._journal.remember_head(INTAKE_STREAM, version + 1, new_head)
         self.intake_paused, self.intake_reason = paused, reason
         self._bus.publish(
@@ -306,7 +304,6 @@ class SagaService:
                 log.error("%s", exc)
                 continue
             runner = self._runner(state, head)
-            self._writer.forgive(runner.stream_id)
             self._journal.remember_head(runner.stream_id, state.version, head)
             self._launch(runner)
             resumed.append(saga_id)

@@ -43,8 +43,12 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return f"sqlite+aiosqlite:///{Path(path)}"
 
 
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
+def sqlite_path(url: str) -> str | None:
+    """The file of an SQLite URL; None for other databases and in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 def _pragma_setter(busy_timeout: float) -> Any:

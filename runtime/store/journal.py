@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from runtime.clock import Clock
 from runtime.errors import ConcurrencyError, IntegrityError
 from runtime.store import schema
-from runtime.store._translate import is_duplicate_key
+from runtime.store._sqlite import SqliteThread
+from runtime.store._translate import is_stale_write
 from runtime.store.writer import GroupCommitWriter, Write
 
 GENESIS = "0" * 64
@@ -157,15 +158,13 @@ class Journal(Protocol):
         ...
 
 
-def _row_to_event(row: sa.Row[Any]) -> StoredEvent:
+_COLUMNS = "stream_id, version, type, data, recorded_at, prev_hash, hash"
+
+
+def _event(row: Sequence[Any]) -> StoredEvent:
+    stream_id, version, type_, data, recorded_at, prev_hash, digest = row
     return StoredEvent(
-        row.stream_id,
-        row.version,
-        row.type,
-        orjson.loads(row.data),
-        row.recorded_at,
-        row.prev_hash,
-        row.hash,
+        stream_id, version, type_, orjson.loads(data), recorded_at, prev_hash, digest
     )
 
 
@@ -173,6 +172,8 @@ class SqlJournal:
     """The journal in the database, written through the group-commit writer.
 
     Args:
+        reader: on SQLite, a connection thread that serves reads in one hop
+            each; without it reads go through the engine.
         snapshot_every: the number of events between snapshots that owners of
             streams are asked to take (see `snapshot_due`).
     """
@@ -185,11 +186,13 @@ class SqlJournal:
         writer: GroupCommitWriter,
         clock: Clock,
         *,
+        reader: SqliteThread | None = None,
         snapshot_every: int = 100,
     ) -> None:
         self._engine = engine
         self._writer = writer
         self._clock = clock
+        self._reader = reader
         self.snapshot_every = snapshot_every
         # stream → (version, hash) of its last event; saves a read per append.
         self._heads: OrderedDict[str, tuple[int, str]] = OrderedDict()
@@ -203,6 +206,12 @@ class SqlJournal:
         cached = self._heads.get(stream_id)
         if cached is not None:
             return cached
+        if self._reader is not None:
+            sql = (
+                "SELECT version, hash FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1"
+            )
+            found = await self._reader.run(lambda conn: conn.execute(sql, (stream_id,)).fetchone())
+            return (found[0], found[1]) if found else (0, GENESIS)
         query = (
             sa.select(schema.events.c.version, schema.events.c.hash)
             .where(schema.events.c.stream_id == stream_id)
@@ -236,7 +245,7 @@ class SqlJournal:
             await self._writer.submit(writes)
         except Exception as exc:
             self.forget_head(stream_id)
-            if is_duplicate_key(exc):
+            if is_stale_write(exc):
                 actual, _ = await self.head(stream_id)
                 raise ConcurrencyError(stream_id, expected_version, actual) from None
             raise
@@ -248,28 +257,48 @@ class SqlJournal:
         ]
 
     async def read(self, stream_id: str, after: int = 0) -> list[StoredEvent]:
+        if self._reader is not None:
+            sql = (
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ? "
+                "ORDER BY version"
+            )
+            return await self._reader.run(
+                lambda conn: [_event(r) for r in conn.execute(sql, (stream_id, after))]
+            )
         query = (
             sa.select(schema.events)
             .where(schema.events.c.stream_id == stream_id, schema.events.c.version > after)
             .order_by(schema.events.c.version)
         )
         async with self._engine.connect() as conn:
-            return [_row_to_event(row) for row in await conn.execute(query)]
+            return [_event(row) for row in await conn.execute(query)]
 
     async def read_many(self, stream_ids: Sequence[str]) -> dict[str, list[StoredEvent]]:
         """Whole streams, many at once (recovery reads hundreds together)."""
         found: dict[str, list[StoredEvent]] = {s: [] for s in stream_ids}
-        async with self._engine.connect() as conn:
-            for start in range(0, len(stream_ids), 500):
-                chunk = list(stream_ids[start : start + 500])
-                query = (
-                    sa.select(schema.events)
-                    .where(schema.events.c.stream_id.in_(chunk))
-                    .order_by(schema.events.c.stream_id, schema.events.c.version)
-                )
-                for row in await conn.execute(query):
-                    found[row.stream_id].append(_row_to_event(row))
+        for start in range(0, len(stream_ids), 500):
+            chunk = list(stream_ids[start : start + 500])
+            for event in await self._read_chunk(chunk):
+                found[event.stream_id].append(event)
         return found
+
+    async def _read_chunk(self, chunk: list[str]) -> list[StoredEvent]:
+        if self._reader is not None:
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id IN ({marks}) "
+                "ORDER BY stream_id, version"
+            )
+            return await self._reader.run(
+                lambda conn: [_event(r) for r in conn.execute(sql, chunk)]
+            )
+        query = (
+            sa.select(schema.events)
+            .where(schema.events.c.stream_id.in_(chunk))
+            .order_by(schema.events.c.stream_id, schema.events.c.version)
+        )
+        async with self._engine.connect() as conn:
+            return [_event(row) for row in await conn.execute(query)]
 
     async def version(self, stream_id: str) -> int:
         return (await self.head(stream_id))[0]

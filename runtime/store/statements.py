@@ -38,10 +38,25 @@ def _upsert(table: sa.Table, dialect: str) -> Executable:
     return stmt.on_conflict_do_update(index_elements=keys, set_=updates)  # type: ignore[no-any-return]
 
 
+# A journal event is inserted only if it extends its stream: version 1 on an
+# empty stream, or the successor of the very event (version and hash) it was
+# chained to. With the primary key on (stream_id, version) the database
+# itself keeps every stream one unbroken chain, whoever writes to it.
+GUARDED_EVENT_INSERT = sa.text(
+    "INSERT INTO events (stream_id, version, type, data, recorded_at, prev_hash, hash) "
+    "SELECT :stream_id, :version, :type, :data, :recorded_at, :prev_hash, :hash "
+    f"WHERE (:version = 1 AND :prev_hash = '{'0' * 64}') OR EXISTS ("
+    "SELECT 1 FROM events WHERE stream_id = :stream_id AND version = :version - 1 "
+    "AND hash = :prev_hash)"
+)
+
+EVERY_ROW = frozenset({"events"})
+"""Statements each of whose rows must take effect (see `GroupCommitWriter`)."""
+
+
 def build_statements(dialect: str) -> dict[str, Executable]:
     """name → statement, in transaction order, for `dialect` (sqlite or postgresql)."""
     statements: dict[str, Executable] = {t.name: _upsert(t, dialect) for t in _UPSERTED[:4]}
-    # Journal events are plain inserts: a duplicate (stream, version) must fail.
-    statements["events"] = sa.insert(schema.events)
+    statements["events"] = GUARDED_EVENT_INSERT
     statements.update({t.name: _upsert(t, dialect) for t in _UPSERTED[4:]})
     return statements

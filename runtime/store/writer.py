@@ -8,85 +8,184 @@ runs once per batch with all its rows (executemany).
 
 If a batch fails, its units are retried one transaction each, so one bad
 unit (a stale journal append) fails alone and the others still commit.
+
+How a batch reaches the database is a backend's job: on SQLite one hop to a
+thread that owns a sqlite3 connection (`SqliteBackend`); elsewhere
+SQLAlchemy's async engine (`SqlAlchemyBackend`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
 from runtime.errors import RuntimeClosedError
-from runtime.store._translate import translate
+from runtime.store._sqlite import SqliteThread, compile_sqlite
+from runtime.store._translate import StaleWriteError, translate
 
 Write = tuple[str, dict[str, Any]]
 """One row to write: the name of a registered statement and its parameters."""
 
+Batch = list[tuple[str, list[dict[str, Any]]]]
+"""Statement name → its rows, in the order the statements must run."""
+
+
+class Backend(Protocol):
+    def register(self, name: str, statement: Executable, *, every_row: bool) -> None:
+        """Make a statement available. `every_row`: each row must change one row, or the
+        transaction fails with `StaleWriteError` (a guarded insert whose guard failed)."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def commit(self, batch: Batch) -> None:
+        """Run the batch in one transaction and commit it, or roll it back and raise."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteBackend:
+    """Batches go to a thread owning a sqlite3 connection: one hop per transaction."""
+
+    def __init__(self, path: str, *, busy_timeout: float) -> None:
+        self._thread = SqliteThread(path, busy_timeout=busy_timeout, name="eva-writer")
+        self._statements: dict[str, Executable] = {}
+        self._sql: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._every_row: set[str] = set()
+
+    def register(self, name: str, statement: Executable, *, every_row: bool) -> None:
+        self._statements[name] = statement
+        if every_row:
+            self._every_row.add(name)
+
+    def _text(self, name: str, row: dict[str, Any]) -> str:
+        # Compiled once per statement and set of columns given.
+        key = (name, tuple(row))
+        sql = self._sql.get(key)
+        if sql is None:
+            sql = self._sql[key] = compile_sqlite(self._statements[name], row)
+        return sql
+
+    async def start(self) -> None:
+        await self._thread.start()
+
+    async def commit(self, batch: Batch) -> None:
+        await self._thread.run(lambda conn: self._commit(conn, batch))
+
+    def _commit(self, conn: sqlite3.Connection, batch: Batch) -> None:
+        # IMMEDIATE takes the write lock up front, so a busy database waits
+        # (busy_timeout) here rather than failing half-way through.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for name, rows in batch:
+                cursor = conn.executemany(self._text(name, rows[0]), rows)
+                if name in self._every_row and cursor.rowcount != len(rows):
+                    raise StaleWriteError(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        await self._thread.close()
+
+
+class SqlAlchemyBackend:
+    """Batches go through SQLAlchemy's async engine (PostgreSQL, or any dialect)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._statements: dict[str, Executable] = {}
+        self._every_row: set[str] = set()
+        self._conn: AsyncConnection | None = None
+
+    def register(self, name: str, statement: Executable, *, every_row: bool) -> None:
+        self._statements[name] = statement
+        if every_row:
+            self._every_row.add(name)
+
+    async def start(self) -> None:
+        self._conn = await self._engine.connect()
+
+    async def commit(self, batch: Batch) -> None:
+        conn = self._conn
+        assert conn is not None
+        try:
+            async with conn.begin():
+                for name, rows in batch:
+                    result = await conn.execute(self._statements[name], rows)
+                    if name in self._every_row and result.rowcount != len(rows):
+                        raise StaleWriteError(name)
+        except BaseException:
+            if conn.in_transaction():
+                await conn.rollback()
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
 
 class _Unit:
-    __slots__ = ("future", "key", "writes")
+    __slots__ = ("future", "writes")
 
-    def __init__(
-        self, writes: Sequence[Write], future: asyncio.Future[None], key: str | None
-    ) -> None:
+    def __init__(self, writes: Sequence[Write], future: asyncio.Future[None]) -> None:
         self.writes = writes
         self.future = future
-        self.key = key
 
 
 class GroupCommitWriter:
-    """Batches units of writes into single transactions on one connection.
+    """Batches units of writes into single transactions.
 
     Args:
-        engine: where to write.
+        backend: how a batch reaches the database.
         statements: name → statement, in the order they must run within a
             transaction (parents before children, for foreign keys).
+        every_row: names of statements each of whose rows must take effect.
         url: the database URL as shown in error messages.
         max_batch: most units per transaction.
     """
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        backend: Backend,
         statements: Mapping[str, Executable],
         *,
+        every_row: frozenset[str] = frozenset(),
         url: str,
         max_batch: int = 2000,
     ) -> None:
-        self._engine = engine
-        self._statements = dict(statements)
-        self._order = {name: i for i, name in enumerate(self._statements)}
+        self._backend = backend
+        self._order: dict[str, int] = {}
         self._url = url
         self._max_batch = max_batch
         self._pending: list[_Unit] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
         self._closing = False
-        # Keys (journal streams) whose write failed: their later units fail too,
-        # so a stream never commits an event after a gap.
-        self._poisoned: dict[str, BaseException] = {}
         self.commits = 0
+        for name, statement in statements.items():
+            self.register(name, statement, every_row=name in every_row)
 
-    def register(self, name: str, statement: Executable) -> None:
+    def register(self, name: str, statement: Executable, *, every_row: bool = False) -> None:
         """Add a statement; it runs after every statement registered before it."""
         self._order.setdefault(name, len(self._order))
-        self._statements[name] = statement
+        self._backend.register(name, statement, every_row=every_row)
 
     async def start(self) -> None:
-        self._conn = await self._engine.connect()
+        await self._backend.start()
         self._task = asyncio.create_task(self._run(), name="eva-group-commit")
 
-    def submit(self, writes: Sequence[Write], key: str | None = None) -> asyncio.Future[None]:
-        """Queue writes to commit together; the future resolves after the commit.
-
-        Args:
-            writes: rows that commit atomically, or not at all.
-            key: units with the same key commit in order, and once one fails
-                every later one fails with it (until `forgive(key)`).
+    def submit(self, writes: Sequence[Write]) -> asyncio.Future[None]:
+        """Queue rows that commit together, or not at all; the future resolves after the
+        commit (or fails with the reason).
 
         Raises:
             RuntimeClosedError: the writer is closing.
@@ -95,13 +194,9 @@ class GroupCommitWriter:
             raise RuntimeClosedError()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_retrieve)
-        self._pending.append(_Unit(writes, future, key))
+        self._pending.append(_Unit(writes, future))
         self._wake.set()
         return future
-
-    def forgive(self, key: str) -> None:
-        """Let units with this key commit again (a new owner took the stream over)."""
-        self._poisoned.pop(key, None)
 
     async def close(self) -> None:
         """Commit what is pending, then stop."""
@@ -109,8 +204,7 @@ class GroupCommitWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
-        if self._conn is not None:
-            await self._conn.close()
+        await self._backend.close()
 
     async def _run(self) -> None:
         while True:
@@ -119,61 +213,35 @@ class GroupCommitWriter:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                await self._commit_batch(batch)
+                await self._commit_units(batch)
             if self._closing and not self._pending:
                 return
 
-    async def _commit_batch(self, batch: list[_Unit]) -> None:
-        if self._poisoned:
-            batch = [u for u in batch if not self._refuse_poisoned(u)]
-            if not batch:
-                return
+    async def _commit_units(self, units: list[_Unit]) -> None:
         try:
-            await self._commit([w for unit in batch for w in unit.writes])
+            await self._commit([w for unit in units for w in unit.writes])
         except Exception as exc:
-            if len(batch) == 1:
-                self._fail(batch[0], translate(exc, self._url))
+            if len(units) == 1:
+                _fail(units[0], translate(exc, self._url))
                 return
-            for unit in batch:
-                if self._refuse_poisoned(unit):
-                    continue
+            # Find the culprits: each unit alone, in order.
+            for unit in units:
                 try:
                     await self._commit(unit.writes)
                 except Exception as unit_exc:
-                    self._fail(unit, translate(unit_exc, self._url))
+                    _fail(unit, translate(unit_exc, self._url))
                 else:
                     _succeed(unit)
             return
-        for unit in batch:
+        for unit in units:
             _succeed(unit)
-
-    def _refuse_poisoned(self, unit: _Unit) -> bool:
-        cause = self._poisoned.get(unit.key) if unit.key is not None else None
-        if cause is not None and not unit.future.done():
-            unit.future.set_exception(cause)
-        return cause is not None
-
-    def _fail(self, unit: _Unit, exc: BaseException) -> None:
-        if unit.key is not None:
-            self._poisoned[unit.key] = exc
-        if not unit.future.done():
-            unit.future.set_exception(exc)
 
     async def _commit(self, writes: Sequence[Write]) -> None:
         groups: dict[str, list[dict[str, Any]]] = {}
         for name, params in writes:
             groups.setdefault(name, []).append(params)
-        conn = self._conn
-        assert conn is not None
-        try:
-            async with conn.begin():
-                for name in sorted(groups, key=self._order.__getitem__):
-                    rows = groups[name]
-                    await conn.execute(self._statements[name], rows if len(rows) > 1 else rows[0])
-        except BaseException:
-            if conn.in_transaction():
-                await conn.rollback()
-            raise
+        batch = [(name, groups[name]) for name in sorted(groups, key=self._order.__getitem__)]
+        await self._backend.commit(batch)
         self.commits += 1
 
 
@@ -182,8 +250,14 @@ def _succeed(unit: _Unit) -> None:
         unit.future.set_result(None)
 
 
+def _fail(unit: _Unit, exc: BaseException) -> None:
+    if not unit.future.done():
+        unit.future.set_exception(exc)
+
+
 def _retrieve(future: asyncio.Future[None]) -> None:
-    # Callers that do not await a unit learn of its failure from the next
-    # unit with the same key; mark the exception seen so asyncio does not log it.
+    # Callers that do not await a unit learn of its failure from the next one
+    # of the same stream (whose guarded insert then fails); mark the exception
+    # seen so asyncio does not log it.
     if not future.cancelled():
         future.exception()

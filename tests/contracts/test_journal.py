@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from runtime import ConcurrencyError, IntegrityError, ManualClock, Runtime
 from runtime.store import schema
-from runtime.store.journal import Journal, MemoryJournal, NewEvent, SqlJournal
 from runtime.store.engine import sqlite_url
+from runtime.store.journal import Journal, MemoryJournal, NewEvent, SqlJournal
 
 
 class Backend:
@@ -36,8 +36,7 @@ class Backend:
         async with self.runtime.engine.begin() as conn:
             await conn.execute(
                 sa.update(schema.events)
-                .where(schema.events.c.stream_id == stream_id,
-                       schema.events.c.version == version)
+                .where(schema.events.c.stream_id == stream_id, schema.events.c.version == version)
                 .values(data=data)
             )
 
@@ -48,8 +47,9 @@ class Backend:
             return
         async with self.runtime.engine.begin() as conn:
             await conn.execute(
-                sa.delete(schema.events).where(schema.events.c.stream_id == stream_id,
-                                               schema.events.c.version == version)
+                sa.delete(schema.events).where(
+                    schema.events.c.stream_id == stream_id, schema.events.c.version == version
+                )
             )
 
 
@@ -74,7 +74,7 @@ async def test_appended_events_read_back_in_order_with_versions(backend: Backend
     await journal.append("s", 2, events("c"))
     assert [e.type for e in await journal.read("s")] == ["a", "b", "c"]
     assert [e.type for e in await journal.read("s", after=2)] == ["c"]
-    assert [e.data for e in await journal.read("s", after=1)][0] == {"name": "b", "n": 1}
+    assert next(e.data for e in await journal.read("s", after=1)) == {"name": "b", "n": 1}
     assert await journal.version("s") == 3
     assert await journal.version("other") == 0
     assert await journal.read("other") == []
@@ -153,3 +153,21 @@ async def test_sql_journal_snapshot_is_due_every_n_events(tmp_path: Path) -> Non
         assert not journal.snapshot_due(0, 2)
         assert journal.snapshot_due(2, 3)
         assert journal.snapshot_due(5, 7)
+
+
+async def test_a_writer_with_a_stale_head_cannot_break_the_chain(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "j.db")
+    async with Runtime(url, recover=False) as a, Runtime(url, recover=False) as b:
+        await a.journal.append("s", 0, events("a"))
+        await b.journal.append("s", 1, events("b"))  # `a` still believes the stream is at 1
+        results = await asyncio.gather(
+            a.journal.append("s", 1, events("stale")),
+            a.journal.append("s", 2, events("built-on-stale")),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], ConcurrencyError)
+        assert isinstance(results[1], ConcurrencyError)
+        assert [e.type for e in await a.journal.read("s")] == ["a", "b"]
+        assert await a.journal.verify("s") == 2
+        await a.journal.append("s", 2, events("c"))
+        assert await b.journal.verify("s") == 3

@@ -21,8 +21,19 @@ TERMINAL = {"completed", "rolled_back", "failed", "cancelled"}
 
 def demo(db: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "eva", "demo", "--db", str(db), "--latency", "0.002",
-         "--failure-rate", "0.2", *args],
+        [
+            sys.executable,
+            "-m",
+            "eva",
+            "demo",
+            "--db",
+            str(db),
+            "--latency",
+            "0.002",
+            "--failure-rate",
+            "0.2",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -67,20 +78,33 @@ async def test_sagas_survive_repeated_sigkills_with_no_duplicate_effects_and_not
     assert summary["lost"] == 0
     assert summary["duplicate_effects"] == 0
     assert summary["waiting"] == 0
+    # With a 20% failure rate most sagas still complete; some are rolled back.
+    assert summary["completed"] > summary["rolled_back"] > 0
 
     engine = sa.create_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
-        rows = dict(conn.execute(sa.select(schema.saga_executions.c.saga_id,
-                                           schema.saga_executions.c.status)).all())
-        dead = conn.execute(sa.select(schema.dead_letters.c.saga_id).where(
-            schema.dead_letters.c.resolved_at.is_(None))).scalars().all()
+        rows = dict(
+            conn.execute(
+                sa.select(schema.saga_executions.c.saga_id, schema.saga_executions.c.status)
+            ).all()
+        )
+        dead = (
+            conn.execute(
+                sa.select(schema.dead_letters.c.saga_id).where(
+                    schema.dead_letters.c.resolved_at.is_(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert len(acknowledged) == len(set(acknowledged))
     missing = [i for i in acknowledged if i not in rows]
     assert missing == [], "sagas acknowledged as started were lost"
     assert set(rows.values()) <= TERMINAL
-    assert summary["completed"] + summary["rolled_back"] + summary["failed"] + \
-        summary["cancelled"] == len(rows)
+    assert summary["completed"] + summary["rolled_back"] + summary["failed"] + summary[
+        "cancelled"
+    ] == len(rows)
     # A failed saga either failed forwards (past its pivot) or holds a dead letter.
     async with Runtime(sqlite_url(db), recover=False) as rt:
         assert await rt.verify_journal() > 0

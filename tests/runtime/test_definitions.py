@@ -19,9 +19,13 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_the_demo_definitions_load_with_their_stages_and_pivots() -> None:
     order = load_definition(sagas_dir() / "order_fulfillment.yaml")
     assert [s.name for s in order.all_steps] == [
-        "reserve_inventory", "charge_payment", "confirm_order", "notify_customer"
+        "reserve_inventory",
+        "charge_payment",
+        "confirm_order",
+        "notify_customer",
     ]
-    assert order.pivot is not None and order.pivot.name == "charge_payment"
+    assert order.pivot is not None
+    assert order.pivot.name == "charge_payment"
     onboarding = load_definition(sagas_dir() / "venture_onboarding.yaml")
     assert len(onboarding.stages[0]) == 2
     assert onboarding.requires_approval
@@ -38,7 +42,9 @@ GOOD_STEP = """
 @pytest.mark.parametrize(
     ("steps", "step", "rule"),
     [
-        (GOOD_STEP + """
+        (
+            GOOD_STEP
+            + """
   - name: charge
     participant: payment
     action: charge
@@ -47,27 +53,45 @@ GOOD_STEP = """
     participant: order
     action: ship
     kind: pivot
-""", "ship", "at most one pivot step (charge is one)"),
-        ("""
+""",
+            "ship",
+            "at most one pivot step (charge is one)",
+        ),
+        (
+            """
   - name: charge
     participant: payment
     action: charge
     kind: pivot
-""" + GOOD_STEP, "reserve", "a compensable step cannot come after a pivot step"),
-        ("""
+"""
+            + GOOD_STEP,
+            "reserve",
+            "a compensable step cannot come after a pivot step",
+        ),
+        (
+            """
   - name: reserve
     participant: inventory
     action: reserve
-""", "reserve", "a compensable step needs a compensation"),
-        (GOOD_STEP + """
+""",
+            "reserve",
+            "a compensable step needs a compensation",
+        ),
+        (
+            GOOD_STEP
+            + """
   - name: notify
     participant: notification
     action: send
     kind: retriable
     compensation: unsend
-""", "notify", "a retriable step is never compensated"),
+""",
+            "notify",
+            "a retriable step is never compensated",
+        ),
         (GOOD_STEP + GOOD_STEP, "reserve", "step names must be unique"),
-        ("""
+        (
+            """
   - parallel:
       - name: charge
         participant: payment
@@ -77,19 +101,30 @@ GOOD_STEP = """
         participant: payment
         action: hold
         compensation: release_hold
-""", "charge", "a pivot step cannot run in a parallel group"),
-        ("""
+""",
+            "charge",
+            "a pivot step cannot run in a parallel group",
+        ),
+        (
+            """
   - name: reserve
     action: reserve
     compensation: release
-""", "reserve", "Field required (at steps.0"),
-        ("""
+""",
+            "reserve",
+            "Field required (at steps.0",
+        ),
+        (
+            """
   - name: reserve
     participant: inventory
     action: reserve
     compensation: release
     timeout: -1
-""", "reserve", "greater than 0"),
+""",
+            "reserve",
+            "greater than 0",
+        ),
     ],
 )
 def test_a_bad_definition_fails_naming_the_file_the_step_and_the_rule(
@@ -101,7 +136,8 @@ def test_a_bad_definition_fails_naming_the_file_the_step_and_the_rule(
     assert caught.value.source == str(path)
     assert caught.value.step == step
     assert rule in caught.value.rule
-    assert str(path) in str(caught.value) and step in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert step in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +165,11 @@ def test_a_file_that_is_not_text_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_compensable_then_pivot_then_retriable_is_accepted(tmp_path: Path) -> None:
-    path = write(tmp_path, "name: order\ndeadline: 30\nsteps:" + GOOD_STEP + """
+    path = write(
+        tmp_path,
+        "name: order\ndeadline: 30\nsteps:"
+        + GOOD_STEP
+        + """
   - name: charge
     participant: payment
     action: charge
@@ -140,10 +180,13 @@ def test_compensable_then_pivot_then_retriable_is_accepted(tmp_path: Path) -> No
     action: send
     kind: retriable
     retry: {max_attempts: 10, retry_on: ["*"]}
-""")
+""",
+    )
     saga = load_definition(path)
     assert [s.kind for s in saga.all_steps] == [
-        StepKind.COMPENSABLE, StepKind.PIVOT, StepKind.RETRIABLE
+        StepKind.COMPENSABLE,
+        StepKind.PIVOT,
+        StepKind.RETRIABLE,
     ]
     assert saga.deadline == 30
     assert saga.step("notify").retry.retries("anything", retryable=True)

@@ -42,8 +42,13 @@ def definitions(draw: st.DrawFn) -> SagaDefinition:
     retriable = draw(st.integers(0 if compensable or pivot else 1, 2))
     steps: list[dict[str, object]] = []
     for i in range(compensable):
-        step = {"name": f"c{i}", "participant": "p", "action": f"a{i}", "compensation": "u",
-                "requires_approval": draw(st.booleans())}
+        step = {
+            "name": f"c{i}",
+            "participant": "p",
+            "action": f"a{i}",
+            "compensation": "u",
+            "requires_approval": draw(st.booleans()),
+        }
         if i and draw(st.booleans()) and isinstance(steps[-1], dict) and "name" in steps[-1]:
             steps[-1] = {"parallel": [steps[-1], step]}
         else:
@@ -51,10 +56,10 @@ def definitions(draw: st.DrawFn) -> SagaDefinition:
     if pivot:
         steps.append({"name": "pivot", "participant": "p", "action": "pv", "kind": "pivot"})
     for i in range(retriable):
-        steps.append({"name": f"r{i}", "participant": "p", "action": f"b{i}",
-                      "kind": "retriable"})
-    return SagaDefinition.model_validate({"name": "prop", "steps": steps,
-                                          "deadline": draw(st.none() | st.just(50.0))})
+        steps.append({"name": f"r{i}", "participant": "p", "action": f"b{i}", "kind": "retriable"})
+    return SagaDefinition.model_validate(
+        {"name": "prop", "steps": steps, "deadline": draw(st.none() | st.just(50.0))}
+    )
 
 
 Op = tuple[str, int]
@@ -73,8 +78,15 @@ class Run:
 
 
 def play(definition: SagaDefinition, ops: list[Op], start_paused: bool) -> Run:
-    created = ev.SagaCreated(0.0, "prop", "prop", "v", {}, definition.model_dump(mode="json"),
-                             50.0 if definition.deadline else None)
+    created = ev.SagaCreated(
+        0.0,
+        "prop",
+        "prop",
+        "v",
+        {},
+        definition.model_dump(mode="json"),
+        50.0 if definition.deadline else None,
+    )
     run = Run(initial("1", created), [created])
     if not start_paused:
         run.apply([ev.SagaStarted(0.0)])
@@ -82,8 +94,11 @@ def play(definition: SagaDefinition, ops: list[Op], start_paused: bool) -> Run:
         run.now += 1.0
         if op == "control":
             control_type = CONTROLS[arg % len(CONTROLS)]
-            control: Control = (control_type(reason="r", step=None) if control_type is RetryStep
-                                else control_type(reason="r"))
+            control: Control = (
+                control_type(reason="r", step=None)
+                if control_type is RetryStep
+                else control_type(reason="r")
+            )
             before = run.state
             try:
                 run.apply(decide(run.state, control, run.now))
@@ -118,8 +133,7 @@ def play(definition: SagaDefinition, ops: list[Op], start_paused: bool) -> Run:
 
 
 ops_strategy = st.lists(
-    st.tuples(st.sampled_from(["advance", "advance", "advance", "control"]),
-              st.integers(0, 255)),
+    st.tuples(st.sampled_from(["advance", "advance", "advance", "control"]), st.integers(0, 255)),
     max_size=60,
 )
 
@@ -146,9 +160,13 @@ def test_final_states_accept_no_control_and_no_event(
         with pytest.raises(IllegalTransitionError):
             decide(state, control_type(reason="r"), 1e9)
     name = state.steps[0].name
-    for event in (ev.StepStarted(1e9, name, 9), ev.StepCompleted(1e9, name, {}),
-                  ev.Paused(1e9, ""), ev.CompensationStarted(1e9, "force", ""),
-                  ev.SagaFailed(1e9, "x")):
+    for event in (
+        ev.StepStarted(1e9, name, 9),
+        ev.StepCompleted(1e9, name, {}),
+        ev.Paused(1e9, ""),
+        ev.CompensationStarted(1e9, "force", ""),
+        ev.SagaFailed(1e9, "x"),
+    ):
         with pytest.raises(InvalidEventError):
             evolve(state, event)
 
@@ -163,8 +181,11 @@ def test_compensations_run_latest_first_and_never_touch_the_pivot_or_later_steps
     compensated: list[str] = []
     pivot_done = False
     for event in run.log:
-        kind = state.step(event.step).kind if isinstance(event, ev.StepCompleted | ev.StepStarted) \
+        kind = (
+            state.step(event.step).kind
+            if isinstance(event, ev.StepCompleted | ev.StepStarted)
             else None
+        )
         if (isinstance(event, ev.StepCompleted) and kind is StepKind.PIVOT) or (
             isinstance(event, ev.StepStarted) and kind is StepKind.RETRIABLE
         ):
@@ -175,8 +196,11 @@ def test_compensations_run_latest_first_and_never_touch_the_pivot_or_later_steps
             assert state.step(event.step).kind is StepKind.COMPENSABLE
             compensated.append(event.step)
     # Completed steps are compensated in reverse order of completion.
-    seqs = [state.step(n).completed_seq for n in compensated
-            if state.step(n).status is StepStatus.COMPLETED]
+    seqs = [
+        state.step(n).completed_seq
+        for n in compensated
+        if state.step(n).status is StepStatus.COMPLETED
+    ]
     assert seqs == sorted(seqs, reverse=True)
 
 

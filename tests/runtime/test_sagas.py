@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +23,9 @@ from runtime.store import schema
 from tests.conftest import Recorder, order_definition
 
 
-def fail_with(kind: str, retryable: bool, times: int = 10**9) -> object:
+def fail_with(
+    kind: str, retryable: bool, times: int = 10**9
+) -> Callable[[StepCall], Awaitable[None]]:
     remaining = [times]
 
     async def script(call: StepCall) -> None:
@@ -52,9 +55,16 @@ async def test_every_transition_is_in_the_journal_and_the_read_model_agrees(
     await runtime.wait_for([saga_id])
     events = await runtime.journal.read(f"saga-{saga_id}")
     assert [e.type for e in events] == [
-        "SagaCreated", "SagaStarted",
-        "StepStarted", "StepCompleted", "StepStarted", "StepCompleted",
-        "StepStarted", "StepCompleted", "StepStarted", "StepCompleted",
+        "SagaCreated",
+        "SagaStarted",
+        "StepStarted",
+        "StepCompleted",
+        "StepStarted",
+        "StepCompleted",
+        "StepStarted",
+        "StepCompleted",
+        "StepStarted",
+        "StepCompleted",
         "SagaCompleted",
     ]
     [row] = await runtime.query_sagas(status="completed")
@@ -66,7 +76,7 @@ async def test_every_transition_is_in_the_journal_and_the_read_model_agrees(
 async def test_a_rejected_step_compensates_completed_steps_in_reverse_order(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    recorder.behaviour["charge"] = fail_with("rejected", False)  # type: ignore[assignment]
+    recorder.behaviour["charge"] = fail_with("rejected", False)
     saga_id = await runtime.start_saga("order", "acme")
     await runtime.wait_for([saga_id])
     state = await runtime.get_saga(saga_id)
@@ -78,12 +88,13 @@ async def test_a_rejected_step_compensates_completed_steps_in_reverse_order(
 async def test_retries_use_the_same_idempotency_key_and_wait_the_backoff(
     runtime: Runtime, recorder: Recorder, clock: ManualClock
 ) -> None:
-    recorder.behaviour["reserve"] = fail_with("transient", True, times=2)  # type: ignore[assignment]
+    recorder.behaviour["reserve"] = fail_with("transient", True, times=2)
     saga_id = await runtime.start_saga("order", "acme")
     for _ in range(2):
         await clock.until_sleeping()
         delay = clock.next_deadline()
-        assert delay is not None and 0 < delay <= 5
+        assert delay is not None
+        assert 0 < delay <= 5
         clock.advance(delay)
     await runtime.wait_for([saga_id])
     keys = {key for kind, step, key in recorder.calls if step == "reserve"}
@@ -103,7 +114,7 @@ async def test_a_step_that_hangs_past_its_timeout_fails_and_the_saga_rolls_back(
         entered.set()
         await asyncio.Event().wait()
 
-    recorder.behaviour["check"] = hang  # type: ignore[assignment]
+    recorder.behaviour["check"] = hang
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     await clock.until_sleeping(include_timeouts=True)
@@ -115,10 +126,10 @@ async def test_a_step_that_hangs_past_its_timeout_fails_and_the_saga_rolls_back(
     assert recorder.steps("undo") == ["check", "reserve"]
 
 
-async def test_a_retriable_step_that_keeps_failing_leaves_the_saga_failed_and_retry_step_finishes_it(
+async def test_a_failing_retriable_step_leaves_the_saga_failed_and_retry_step_finishes_it(
     runtime: Runtime, recorder: Recorder, clock: ManualClock
 ) -> None:
-    recorder.behaviour["confirm"] = fail_with("rejected", False, times=1)  # type: ignore[assignment]
+    recorder.behaviour["confirm"] = fail_with("rejected", False, times=1)
     saga_id = await runtime.start_saga("order", "acme")
     await runtime.wait_for([saga_id])
     state = await runtime.get_saga(saga_id)
@@ -141,7 +152,7 @@ async def test_pause_takes_effect_at_the_next_step_boundary_and_resume_continues
         entered.set()
         await gate.wait()
 
-    recorder.behaviour["check"] = slow  # type: ignore[assignment]
+    recorder.behaviour["check"] = slow
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     state = await runtime.pause_saga(saga_id, "checking with finance")
@@ -167,7 +178,7 @@ async def test_abort_compensates_what_completed_and_ends_cancelled(
         entered.set()
         await gate.wait()
 
-    recorder.behaviour["check"] = slow  # type: ignore[assignment]
+    recorder.behaviour["check"] = slow
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     state = await runtime.cancel_saga(saga_id, "the customer withdrew")
@@ -189,7 +200,7 @@ async def test_abort_is_refused_past_the_pivot(runtime: Runtime, recorder: Recor
         entered.set()
         await gate.wait()
 
-    recorder.behaviour["confirm"] = slow  # type: ignore[assignment]
+    recorder.behaviour["confirm"] = slow
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     with pytest.raises(IllegalTransitionError, match="past its pivot step 'charge'"):
@@ -205,11 +216,16 @@ async def test_illegal_controls_are_refused_and_change_nothing(runtime: Runtime)
     saga_id = await runtime.start_saga("order", "acme")
     await runtime.wait_for([saga_id])
     before = await runtime.journal.read(f"saga-{saga_id}")
-    with pytest.raises(IllegalTransitionError, match=f"cannot resume saga {saga_id}: it is "
-                                                     "completed"):
+    with pytest.raises(
+        IllegalTransitionError, match=f"cannot resume saga {saga_id}: it is completed"
+    ):
         await runtime.resume_saga(saga_id)
-    for control in (runtime.pause_saga, runtime.cancel_saga, runtime.approve_saga,
-                    runtime.force_compensation):
+    for control in (
+        runtime.pause_saga,
+        runtime.cancel_saga,
+        runtime.approve_saga,
+        runtime.force_compensation,
+    ):
         with pytest.raises(IllegalTransitionError):
             await control(saga_id, "")
     assert await runtime.journal.read(f"saga-{saga_id}") == before
@@ -226,16 +242,18 @@ async def test_unknown_saga_ids_and_types_get_errors_that_say_what_to_do(
         await runtime.start_saga("refund", "acme")
 
 
-async def test_a_compensation_that_keeps_failing_is_dead_lettered_and_force_compensation_redrives_it(
+async def test_a_stuck_compensation_is_dead_lettered_and_force_compensation_redrives_it(
     runtime: Runtime, recorder: Recorder, clock: ManualClock
 ) -> None:
-    recorder.behaviour["charge"] = fail_with("rejected", False)  # type: ignore[assignment]
-    recorder.behaviour["undo:reserve"] = fail_with("transient", True)  # type: ignore[assignment]
+    recorder.behaviour["charge"] = fail_with("rejected", False)
+    recorder.behaviour["undo:reserve"] = fail_with("transient", True)
     saga_id = await runtime.start_saga("order", "acme")
     task = asyncio.ensure_future(runtime.wait_for([saga_id]))
     while not task.done():
-        await asyncio.wait({task, asyncio.ensure_future(clock.until_sleeping())},
-                           return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {task, asyncio.ensure_future(clock.until_sleeping())},
+            return_when=asyncio.FIRST_COMPLETED,
+        )
         delay = clock.next_deadline()
         if delay is not None:
             clock.advance(delay)
@@ -259,12 +277,10 @@ async def test_a_step_needing_approval_waits_for_the_chairman(
     db_url: str, clock: ManualClock, recorder: Recorder
 ) -> None:
     base = order_definition()
-    steps = [s.model_copy(update={"requires_approval": s.name == "charge"}) for s in
-             base.all_steps]
+    steps = [s.model_copy(update={"requires_approval": s.name == "charge"}) for s in base.all_steps]
     definition = base.model_copy(update={"steps": steps})
     shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
-    async with Runtime(db_url, clock=clock, definitions=[definition],
-                       participants=[shop]) as rt:
+    async with Runtime(db_url, clock=clock, definitions=[definition], participants=[shop]) as rt:
         saga_id = await rt.start_saga("order", "acme")
         await rt.wait_settled()
         state = await rt.get_saga(saga_id)
@@ -294,12 +310,14 @@ async def test_paused_intake_survives_a_restart_and_pending_sagas_start_when_it_
     db_url: str, clock: ManualClock, recorder: Recorder
 ) -> None:
     shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
-    async with Runtime(db_url, clock=clock, definitions=[order_definition()],
-                       participants=[shop]) as rt:
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition()], participants=[shop]
+    ) as rt:
         await rt.pause_intake()
         saga_id = await rt.start_saga("order", "acme")
-    async with Runtime(db_url, clock=clock, definitions=[order_definition()],
-                       participants=[shop]) as rt:
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition()], participants=[shop]
+    ) as rt:
         assert rt.intake_paused
         await rt.wait_settled()
         assert (await rt.get_saga(saga_id)).status is SagaStatus.PENDING
@@ -312,9 +330,10 @@ async def test_a_saga_past_its_deadline_before_the_pivot_compensates(
     db_url: str, clock: ManualClock, recorder: Recorder
 ) -> None:
     shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
-    recorder.behaviour["reserve"] = fail_with("transient", True, times=1)  # type: ignore[assignment]
-    async with Runtime(db_url, clock=clock, definitions=[order_definition(deadline=0.01)],
-                       participants=[shop]) as rt:
+    recorder.behaviour["reserve"] = fail_with("transient", True, times=1)
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition(deadline=0.01)], participants=[shop]
+    ) as rt:
         saga_id = await rt.start_saga("order", "acme")
         await clock.until_sleeping()
         clock.advance(1.0)
@@ -328,20 +347,36 @@ async def test_a_saga_past_its_deadline_before_the_pivot_compensates(
 async def test_parallel_steps_all_run_and_are_all_compensated(
     db_url: str, clock: ManualClock, recorder: Recorder
 ) -> None:
-    definition = order_definition(steps=[
-        {"parallel": [
-            {"name": "reserve", "participant": "shop", "action": "reserve",
-             "compensation": "release"},
-            {"name": "check", "participant": "shop", "action": "check",
-             "compensation": "uncheck"},
-        ]},
-        {"name": "charge", "participant": "shop", "action": "charge", "kind": "pivot",
-         "retry": {"max_attempts": 1}},
-    ])
+    definition = order_definition(
+        steps=[
+            {
+                "parallel": [
+                    {
+                        "name": "reserve",
+                        "participant": "shop",
+                        "action": "reserve",
+                        "compensation": "release",
+                    },
+                    {
+                        "name": "check",
+                        "participant": "shop",
+                        "action": "check",
+                        "compensation": "uncheck",
+                    },
+                ]
+            },
+            {
+                "name": "charge",
+                "participant": "shop",
+                "action": "charge",
+                "kind": "pivot",
+                "retry": {"max_attempts": 1},
+            },
+        ]
+    )
     shop = recorder.participant("shop", ["reserve", "check", "charge"])
-    recorder.behaviour["charge"] = fail_with("rejected", False)  # type: ignore[assignment]
-    async with Runtime(db_url, clock=clock, definitions=[definition],
-                       participants=[shop]) as rt:
+    recorder.behaviour["charge"] = fail_with("rejected", False)
+    async with Runtime(db_url, clock=clock, definitions=[definition], participants=[shop]) as rt:
         saga_id = await rt.start_saga("order", "acme")
         await rt.wait_for([saga_id])
         assert (await rt.get_saga(saga_id)).status is SagaStatus.ROLLED_BACK
@@ -355,14 +390,15 @@ async def test_queries_filter_by_status_time_window_type_and_venture(
     old = await runtime.start_saga("order", "acme")
     await runtime.wait_for([old])
     clock.advance(2 * 86400)
-    recorder.behaviour["charge"] = fail_with("rejected", False)  # type: ignore[assignment]
+    recorder.behaviour["charge"] = fail_with("rejected", False)
     failed = await runtime.start_saga("order", "globex")
     await runtime.wait_for([failed])
     day = 86400
     assert [s.saga_id for s in await runtime.query_sagas(since_seconds=day)] == [failed]
     assert [s.saga_id for s in await runtime.query_sagas(status="completed")] == [old]
-    failures = await runtime.query_sagas(status=["failed", "rolled_back", "compensating"],
-                                         since_seconds=day)
+    failures = await runtime.query_sagas(
+        status=["failed", "rolled_back", "compensating"], since_seconds=day
+    )
     assert [s.saga_id for s in failures] == [failed]
     assert [s.saga_id for s in await runtime.query_sagas(venture="acme")] == [old]
     assert len(await runtime.query_sagas(saga_type="order")) == 2
@@ -396,8 +432,9 @@ async def test_a_broken_hash_chain_is_reported_and_the_saga_is_not_run(
         )
     await engine.dispose()
     shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
-    async with Runtime(db_url, clock=clock, definitions=[order_definition()],
-                       participants=[shop]) as rt:
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition()], participants=[shop]
+    ) as rt:
         await rt.resume_intake()
         assert saga_id in rt.sagas.quarantined
         from runtime import IntegrityError

@@ -25,9 +25,20 @@ async def test_a_new_database_gets_the_whole_schema_at_the_newest_revision(
 ) -> None:
     async with Runtime(sqlite_url(db_path)):
         pass
-    assert {"events", "snapshots", "saga_executions", "saga_step_executions", "compensations",
-            "transaction_participants", "actors", "actor_messages", "chairman_decisions",
-            "dead_letters", "incidents", "settings"} <= tables(db_path)
+    assert {
+        "events",
+        "snapshots",
+        "saga_executions",
+        "saga_step_executions",
+        "compensations",
+        "transaction_participants",
+        "actors",
+        "actor_messages",
+        "chairman_decisions",
+        "dead_letters",
+        "incidents",
+        "settings",
+    } <= tables(db_path)
     with sqlite3.connect(db_path) as conn:
         assert conn.execute("select version_num from alembic_version").fetchone() == (
             head_revision(),
@@ -39,9 +50,7 @@ async def test_an_older_database_is_upgraded_in_place_keeping_its_data(db_path: 
     engine = sa.create_engine(f"sqlite:///{db_path}")
     with engine.begin() as conn:
         command.upgrade(_config(conn), "0001")
-        conn.execute(sa.text(
-            "insert into events values ('saga-7', 1, 'X', '{}', 1.0, 'p', 'h')"
-        ))
+        conn.execute(sa.text("insert into events values ('saga-7', 1, 'X', '{}', 1.0, 'p', 'h')"))
     engine.dispose()
     assert "settings" not in tables(db_path)
     async with Runtime(sqlite_url(db_path)) as rt:
