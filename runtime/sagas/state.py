@@ -115,7 +115,7 @@ class SagaState:
         """
         return any(
             (s.kind is StepKind.PIVOT and s.status in (StepStatus.RUNNING, StepStatus.COMPLETED))
-            or (s.kind is StepKind.RETRIABLE and s.status is not StepStatus.PENDING)
+            or (s.kind is StepKind.RETRIABLE and s.attempts > 0)
             for s in self.steps
         )
 
