@@ -27,8 +27,9 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PIP) install --quiet -e ".[dev,bench]"
-	$(PY) bench/sagas.py --quick
-	$(PY) bench/journal.py --quick
+	$(VENV)/bin/mypy bench
+	$(PY) -m bench.sagas --quick
+	$(PY) -m bench.journal --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

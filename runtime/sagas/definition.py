@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -108,25 +109,46 @@ class SagaDefinition(BaseModel):
     compensation_retry: RetryPolicy = RetryPolicy(max_attempts=5, retry_on=("*",))
     """How compensations are retried before they go to the dead-letter queue."""
 
-    @property
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> SagaDefinition:
+        """A changed copy, validated again (pydantic's own copy would skip the rules)."""
+        data = self.model_dump()
+        data.update(update or {})
+        return SagaDefinition.model_validate(data)
+
+    # Derived once per definition (the model is frozen): the executor looks
+    # steps up on every transition.
+    @cached_property
     def stages(self) -> list[list[StepDefinition]]:
         return [s.parallel if isinstance(s, ParallelGroup) else [s] for s in self.steps]
 
-    @property
+    @cached_property
     def all_steps(self) -> list[StepDefinition]:
         return [step for stage in self.stages for step in stage]
 
-    def step(self, name: str) -> StepDefinition:
-        for step in self.all_steps:
-            if step.name == name:
-                return step
-        raise KeyError(name)
+    @cached_property
+    def step_positions(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.all_steps)}
 
-    @property
+    def step(self, name: str) -> StepDefinition:
+        """The step called `name`; KeyError if there is none."""
+        return self.all_steps[self.step_positions[name]]
+
+    def index(self, name: str) -> int:
+        """The position of step `name` among all steps, in order."""
+        return self.step_positions[name]
+
+    @cached_property
     def pivot(self) -> StepDefinition | None:
         return next((s for s in self.all_steps if s.kind is StepKind.PIVOT), None)
 
-    @property
+    @cached_property
+    def max_retries(self) -> int:
+        """Retries the saga's steps may take in all."""
+        return sum(s.retry.max_attempts - 1 for s in self.all_steps)
+
+    @cached_property
     def requires_approval(self) -> bool:
         return any(s.requires_approval for s in self.all_steps)
 

@@ -38,7 +38,7 @@ from runtime.sagas.state import (
     evolve,
 )
 from runtime.store.journal import NewEvent, encode
-from runtime.store.writer import GroupCommitWriter, Write
+from runtime.store.writer import GroupCommitWriter
 
 log = logging.getLogger("eva.sagas")
 
@@ -92,13 +92,27 @@ class SagaRunner:
     # --- recording ---------------------------------------------------------
 
     def stage(
-        self, events: Sequence[ev.SagaEvent], extra: Sequence[Write] = ()
+        self, events: Sequence[ev.SagaEvent], *, follow: bool = False
     ) -> asyncio.Future[None]:
-        """Apply events to the state now and queue them (with read models) for commit."""
+        """Apply events to the state now and queue them (with read models) for commit.
+
+        Args:
+            follow: also record, in the same unit, the transitions that follow
+                without calling anyone (the last step's completion and the
+                saga's), saving a commit per transition.
+        """
         before = self.state
         after = before
+        events = list(events)
         for event in events:
             after = evolve(after, event)
+        while follow:
+            step = advance(after, self._clock.now())
+            if not isinstance(step, Emit):
+                break
+            for event in step.events:
+                after = evolve(after, event)
+                events.append(event)
         writes, self.head = encode(
             self.stream_id,
             before.version,
@@ -107,7 +121,6 @@ class SagaRunner:
             self._clock.now(),
         )
         writes.extend(rows_for(before, after, events, self.definition_json, self.input_json))
-        writes.extend(extra)
         self.state = after
         future = self._writer.submit(writes)
         if self._bus.active:
@@ -115,8 +128,8 @@ class SagaRunner:
         return future
 
     async def record(self, events: Sequence[ev.SagaEvent]) -> None:
-        """Apply events and wait until they are committed."""
-        await self.stage(events)
+        """Apply events (and the transitions that follow from them) and wait for the commit."""
+        await self.stage(events, follow=True)
 
     def _publish(
         self, future: asyncio.Future[None], events: Sequence[ev.SagaEvent], status: SagaStatus

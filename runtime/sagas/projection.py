@@ -15,6 +15,7 @@ import orjson
 from runtime.sagas import events as ev
 from runtime.sagas.definition import StepKind
 from runtime.sagas.state import (
+    TERMINAL,
     CompensationStatus,
     SagaState,
     StepState,
@@ -55,7 +56,7 @@ def saga_row(state: SagaState, definition_json: str, input_json: str) -> Write:
             "total_steps": len(steps),
             "failure_reason": state.reason,
             "retry_count": sum(s.failures for s in steps),
-            "max_retries": sum(state.definition.step(s.name).retry.max_attempts - 1 for s in steps),
+            "max_retries": state.definition.max_retries,
             "started_at": state.started_at,
             "completed_at": state.finished_at,
             "timeout_at": state.deadline_at,
@@ -125,16 +126,13 @@ _PARTICIPANT_STATUS = {
 }
 
 
-def participant_rows(state: SagaState, services: Iterable[str] | None = None) -> list[Write]:
+def participant_rows(state: SagaState) -> list[Write]:
     """One row per participant service of the saga (the PRD's TransactionParticipant)."""
     by_service: dict[str, list[StepState]] = {}
     for step in state.steps:
         by_service.setdefault(state.definition.step(step.name).participant, []).append(step)
-    wanted = set(services) if services is not None else set(by_service)
     rows: list[Write] = []
     for service, steps in by_service.items():
-        if service not in wanted:
-            continue
         statuses = [_PARTICIPANT_STATUS[s.status] for s in steps if s.attempts]
         if any(s.comp is CompensationStatus.COMPLETED for s in steps):
             status = "ABORTED"
@@ -204,45 +202,54 @@ def rows_for(
     definition_json: str,
     input_json: str,
 ) -> list[Write]:
-    """The read-model rows that `events` (taking `before` to `after`) change."""
+    """The read-model rows that `events` (taking `before` to `after`) change.
+
+    Participant rows (the PRD's TransactionParticipant) are refreshed when the
+    saga is created, when a compensation moves, and when the saga ends, not on
+    every step: they summarise a participant's part in the whole saga.
+    """
     writes = [saga_row(after, definition_json, input_json)]
     steps: set[str] = set()
     comps: set[str] = set()
+    refresh_participants = after.status in TERMINAL
     for event in events:
         if isinstance(event, ev.SagaCreated):
             steps.update(s.name for s in after.steps)
+            refresh_participants = True
         name = getattr(event, "step", None)
         if name is None:
             continue
-        if isinstance(
-            event,
-            ev.CompensationStepStarted | ev.CompensationStepCompleted | ev.CompensationStepFailed,
-        ):
+        if isinstance(event, _COMPENSATION_EVENTS):
             comps.add(name)
+            refresh_participants = True
         else:
             steps.add(name)
-    services: set[str] = set()
     for name in sorted(steps, key=after.index):
         writes.append(step_row(after, after.step(name)))
-        services.add(after.definition.step(name).participant)
     for name in comps:
         step = after.step(name)
         writes.append(compensation_row(after, step))
-        services.add(after.definition.step(name).participant)
         if step.comp is CompensationStatus.DEAD_LETTER:
             writes.append(dead_letter_row(after, step, None))
         elif (
             step.comp is CompensationStatus.COMPLETED
             and before is not None
-            and before.step(name).comp_error is not None
-            and before.step(name).comp_attempts > 0
             and _was_dead_lettered(before, name)
         ):
             writes.append(dead_letter_row(after, step, after.updated_at))
-    if any(isinstance(e, ev.SagaCreated) for e in events) or services:
-        writes.extend(participant_rows(after, None if before is None else services))
+    if refresh_participants:
+        writes.extend(participant_rows(after))
     return writes
 
 
+_COMPENSATION_EVENTS = (
+    ev.CompensationStepStarted,
+    ev.CompensationStepCompleted,
+    ev.CompensationStepFailed,
+)
+
+
 def _was_dead_lettered(state: SagaState, name: str) -> bool:
-    return state.step(name).comp_finished_at is not None and state.step(name).comp_error is not None
+    """Whether the step's compensation had been given up on (its failure is recorded)."""
+    step = state.step(name)
+    return step.comp_finished_at is not None and step.comp_error is not None

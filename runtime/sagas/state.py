@@ -101,10 +101,7 @@ class SagaState:
         return self.steps[self.index(name)]
 
     def index(self, name: str) -> int:
-        for i, step in enumerate(self.steps):
-            if step.name == name:
-                return i
-        raise KeyError(name)
+        return self.definition.index(name)
 
     @property
     def pivot_done(self) -> bool:
@@ -175,14 +172,14 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
     if state.status in FINAL:
         raise InvalidEventError(f"saga {state.saga_id} is {state.status}; {event.type} refused")
     s = state
+    changes: dict[str, Any] = {}
     match event:
         case ev.SagaStarted():
             _expect(s, event, SagaStatus.PENDING)
-            s = _set(s, status=SagaStatus.RUNNING, started_at=event.at)
+            changes.update(status=SagaStatus.RUNNING, started_at=event.at)
         case ev.StepStarted(step=name, attempt=attempt):
             step = s.step(name)
-            s = _set(
-                s,
+            changes.update(
                 steps=_with_step(
                     s,
                     name,
@@ -192,8 +189,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
                 ),
             )
         case ev.StepCompleted(step=name, result=result):
-            s = _set(
-                s,
+            changes.update(
                 steps=_with_step(
                     s,
                     name,
@@ -207,8 +203,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
             )
         case ev.StepFailed(step=name, error=error, final=final):
             step = s.step(name)
-            s = _set(
-                s,
+            changes.update(
                 steps=_with_step(
                     s,
                     name,
@@ -220,17 +215,17 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
             )
         case ev.ApprovalRequested():
             _expect(s, event, SagaStatus.RUNNING)
-            s = _set(s, status=SagaStatus.WAITING_APPROVAL)
+            changes.update(status=SagaStatus.WAITING_APPROVAL)
         case ev.Approved(stage=stage):
             _expect(s, event, SagaStatus.WAITING_APPROVAL)
-            s = _set(
-                s, status=SagaStatus.RUNNING, approved=s.approved | {stage}, decision="CONTINUE"
+            changes.update(
+                status=SagaStatus.RUNNING, approved=s.approved | {stage}, decision="CONTINUE"
             )
         case ev.Paused():
-            s = _set(s, status=SagaStatus.PAUSED, resume_to=s.status, decision="PAUSE")
+            changes.update(status=SagaStatus.PAUSED, resume_to=s.status, decision="PAUSE")
         case ev.Resumed():
             _expect(s, event, SagaStatus.PAUSED)
-            s = _set(s, status=s.resume_to or SagaStatus.RUNNING, resume_to=None)
+            changes.update(status=s.resume_to or SagaStatus.RUNNING, resume_to=None)
         case ev.CompensationStarted(cause=cause, reason=reason):
             steps = s.steps
             if cause == "force":
@@ -241,8 +236,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
                     for st in steps
                 )
             decision = {"abort": "ABORT", "force": "FORCE_COMPENSATION"}.get(cause, s.decision)
-            s = _set(
-                s,
+            changes.update(
                 status=SagaStatus.COMPENSATING,
                 cause=cause,
                 reason=reason,
@@ -252,8 +246,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
             )
         case ev.CompensationStepStarted(step=name, attempt=attempt):
             step = s.step(name)
-            s = _set(
-                s,
+            changes.update(
                 steps=_with_step(
                     s,
                     name,
@@ -263,8 +256,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
                 ),
             )
         case ev.CompensationStepCompleted(step=name):
-            s = _set(
-                s,
+            changes.update(
                 steps=_with_step(
                     s,
                     name,
@@ -275,8 +267,7 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
             )
         case ev.CompensationStepFailed(step=name, error=error, final=final):
             if final:
-                s = _set(
-                    s,
+                changes.update(
                     steps=_with_step(
                         s,
                         name,
@@ -290,11 +281,10 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
                     "dead-letter queue: force compensation to re-drive it",
                 )
             else:
-                s = _set(s, steps=_with_step(s, name, comp_error=error))
+                changes.update(steps=_with_step(s, name, comp_error=error))
         case ev.StepRetryRequested(step=name):
             _expect(s, event, SagaStatus.FAILED)
-            s = _set(
-                s,
+            changes.update(
                 status=SagaStatus.RUNNING,
                 reason=None,
                 finished_at=None,
@@ -304,23 +294,19 @@ def evolve(state: SagaState, event: ev.SagaEvent) -> SagaState:
             )
         case ev.SagaCompleted():
             _expect(s, event, SagaStatus.RUNNING)
-            s = _set(s, status=SagaStatus.COMPLETED, finished_at=event.at)
+            changes.update(status=SagaStatus.COMPLETED, finished_at=event.at)
         case ev.SagaRolledBack():
             _expect(s, event, SagaStatus.COMPENSATING)
-            s = _set(s, status=SagaStatus.ROLLED_BACK, finished_at=event.at)
+            changes.update(status=SagaStatus.ROLLED_BACK, finished_at=event.at)
         case ev.SagaCancelled(reason=reason):
-            s = _set(
-                s, status=SagaStatus.CANCELLED, finished_at=event.at, reason=reason or s.reason
+            changes.update(
+                status=SagaStatus.CANCELLED, finished_at=event.at, reason=reason or s.reason
             )
         case ev.SagaFailed(reason=reason):
-            s = _set(s, status=SagaStatus.FAILED, finished_at=event.at, reason=reason)
+            changes.update(status=SagaStatus.FAILED, finished_at=event.at, reason=reason)
         case _:
             raise InvalidEventError(f"{event.type} cannot apply to an existing saga")
-    return dataclasses.replace(s, updated_at=event.at, version=state.version + 1)
-
-
-def _set(state: SagaState, **changes: Any) -> SagaState:
-    return dataclasses.replace(state, **changes)
+    return dataclasses.replace(state, **changes, updated_at=event.at, version=state.version + 1)
 
 
 def _expect(state: SagaState, event: ev.SagaEvent, *statuses: SagaStatus) -> None:
