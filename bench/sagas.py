@@ -382,7 +382,11 @@ def rates(bench: Bench, system: str, scenario: str, n: int, repeats: int) -> lis
 def measure(bench: Bench, quick: bool) -> dict[str, Any]:
     eva_n, dbos_n = 1000, (200 if quick else 1000)
     eva_reps, dbos_reps = (3, 1) if quick else (5, 5)
-    out: dict[str, Any] = {"quick": quick, "n": {"eva": eva_n, "dbos": dbos_n, "held": HELD}}
+    out: dict[str, Any] = {
+        "quick": quick,
+        "dbos_pragmas_tuned": bench.tune_dbos,
+        "n": {"eva": eva_n, "dbos": dbos_n, "held": HELD},
+    }
     for key, scenario in (
         ("concurrent_sagas_per_s", "concurrent"),
         ("compensating_sagas_per_s", "failing"),

@@ -63,15 +63,31 @@ def test_every_name_in_all_exists_and_public_names_are_listed(package: str) -> N
     for name in exported:
         assert hasattr(module, name), f"{package}.__all__ lists {name}, which is missing"
     defined = {
-        name for name, value in vars(module).items()
-        if not name.startswith("_") and getattr(value, "__module__", "").startswith(package)
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and getattr(value, "__module__", "").startswith(package)
         and not isinstance(value, type(module))
     }
     assert defined <= set(exported), f"public but not in __all__: {defined - set(exported)}"
 
 
 def test_intents_does_no_io() -> None:
-    banned = {"sqlite3", "sqlalchemy", "aiosqlite", "asyncio", "socket", "subprocess",
-              "urllib", "http", "requests", "httpx", "os", "pathlib", "io", "open"}
+    banned = {
+        "sqlite3",
+        "sqlalchemy",
+        "aiosqlite",
+        "asyncio",
+        "socket",
+        "subprocess",
+        "urllib",
+        "http",
+        "requests",
+        "httpx",
+        "os",
+        "pathlib",
+        "io",
+        "open",
+    }
     for path in sources("intents"):
         assert not {m.split(".")[0] for m in imports_of(path)} & banned, path

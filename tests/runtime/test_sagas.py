@@ -36,6 +36,18 @@ def fail_with(
     return script
 
 
+def hold(recorder: Recorder, step: str) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make `step` wait: the first event is set when it starts, it goes on when the second is."""
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def slow(call: StepCall) -> None:
+        entered.set()
+        await gate.wait()
+
+    recorder.behaviour[step] = slow
+    return entered, gate
+
+
 async def test_a_saga_runs_every_step_in_order_and_completes(
     runtime: Runtime, recorder: Recorder
 ) -> None:
@@ -145,14 +157,7 @@ async def test_a_failing_retriable_step_leaves_the_saga_failed_and_retry_step_fi
 async def test_pause_takes_effect_at_the_next_step_boundary_and_resume_continues(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    gate = asyncio.Event()
-    entered = asyncio.Event()
-
-    async def slow(call: StepCall) -> None:
-        entered.set()
-        await gate.wait()
-
-    recorder.behaviour["check"] = slow
+    entered, gate = hold(recorder, "check")
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     state = await runtime.pause_saga(saga_id, "checking with finance")
@@ -171,14 +176,7 @@ async def test_pause_takes_effect_at_the_next_step_boundary_and_resume_continues
 async def test_abort_compensates_what_completed_and_ends_cancelled(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    gate = asyncio.Event()
-    entered = asyncio.Event()
-
-    async def slow(call: StepCall) -> None:
-        entered.set()
-        await gate.wait()
-
-    recorder.behaviour["check"] = slow
+    entered, gate = hold(recorder, "check")
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     state = await runtime.cancel_saga(saga_id, "the customer withdrew")
@@ -193,14 +191,7 @@ async def test_abort_compensates_what_completed_and_ends_cancelled(
 
 
 async def test_abort_is_refused_past_the_pivot(runtime: Runtime, recorder: Recorder) -> None:
-    gate = asyncio.Event()
-    entered = asyncio.Event()
-
-    async def slow(call: StepCall) -> None:
-        entered.set()
-        await gate.wait()
-
-    recorder.behaviour["confirm"] = slow
+    entered, gate = hold(recorder, "confirm")
     saga_id = await runtime.start_saga("order", "acme")
     await entered.wait()
     with pytest.raises(IllegalTransitionError, match="past its pivot step 'charge'"):
