@@ -36,8 +36,9 @@ from runtime.sagas.state import (
     advance,
     decide,
     evolve,
+    to_snapshot,
 )
-from runtime.store.journal import NewEvent, encode
+from runtime.store.journal import NewEvent, SqlJournal, encode
 from runtime.store.writer import GroupCommitWriter
 
 log = logging.getLogger("eva.sagas")
@@ -52,6 +53,7 @@ class SagaRunner:
         head_hash: str,
         *,
         writer: GroupCommitWriter,
+        journal: SqlJournal,
         participants: Mapping[str, Participant],
         clock: Clock,
         rng: random.Random,
@@ -63,6 +65,7 @@ class SagaRunner:
         self.head = head_hash
         """The hash of the stream's last event (staged, not necessarily committed)."""
         self._writer = writer
+        self._journal = journal
         self._participants = participants
         self._clock = clock
         self._rng = rng
@@ -121,6 +124,10 @@ class SagaRunner:
             self._clock.now(),
         )
         writes.extend(rows_for(before, after, events, self.definition_json, self.input_json))
+        if self._journal.snapshot_due(before.version, after.version):
+            snapshot = to_snapshot(after)
+            snapshot["head"] = self.head
+            writes.append(self._journal.snapshot_write(self.stream_id, after.version, snapshot))
         self.state = after
         future = self._writer.submit(writes)
         if self._bus.active:

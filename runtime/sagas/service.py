@@ -34,6 +34,7 @@ from runtime.sagas.state import (
     SagaStatus,
     Start,
     evolve,
+    from_snapshot,
     initial,
     replay,
 )
@@ -187,6 +188,7 @@ class SagaService:
             state,
             head,
             writer=self._writer,
+            journal=self._journal,
             participants=self.participants,
             clock=self._clock,
             rng=self._rng,
@@ -233,7 +235,21 @@ class SagaService:
         return state
 
     async def _load(self, saga_id: str) -> tuple[SagaState, str]:
-        stored = await self._journal.read(stream_of(saga_id))
+        """The saga from its latest snapshot and the events after it (or its whole stream)."""
+        stream = stream_of(saga_id)
+        snapshot = await self._journal.load_snapshot(stream)
+        if snapshot is not None:
+            version, data = snapshot
+            head = data.pop("head")
+            tail = await self._journal.read(stream, after=version)
+            verify_chain(stream, tail, start_hash=head)
+            start = from_snapshot(data)
+            try:
+                state = replay(saga_id, [ev.from_record(e.type, e.data) for e in tail], start)
+            except Exception as exc:
+                raise IntegrityError(stream, version, f"its events do not replay ({exc})") from exc
+            return state, tail[-1].hash if tail else head
+        stored = await self._journal.read(stream)
         if not stored:
             raise UnknownSagaError(saga_id)
         return _rebuild(saga_id, stored)

@@ -314,15 +314,55 @@ def _expect(state: SagaState, event: ev.SagaEvent, *statuses: SagaStatus) -> Non
         raise InvalidEventError(f"saga {state.saga_id} is {state.status}; {event.type} refused")
 
 
-def replay(saga_id: str, events: list[ev.SagaEvent]) -> SagaState:
-    """The state after a whole stream, from its `SagaCreated` on."""
-    first = events[0]
-    if not isinstance(first, ev.SagaCreated):
-        raise InvalidEventError(f"saga {saga_id}'s stream does not start with SagaCreated")
-    state = initial(saga_id, first)
-    for event in events[1:]:
+def replay(saga_id: str, events: list[ev.SagaEvent], start: SagaState | None = None) -> SagaState:
+    """The state after a stream: from its `SagaCreated` on, or from a snapshot `start`."""
+    if start is None:
+        first = events[0] if events else None
+        if not isinstance(first, ev.SagaCreated):
+            raise InvalidEventError(f"saga {saga_id}'s stream does not start with SagaCreated")
+        start, events = initial(saga_id, first), events[1:]
+    state = start
+    for event in events:
         state = evolve(state, event)
     return state
+
+
+def to_snapshot(state: SagaState) -> dict[str, Any]:
+    """The state as JSON-ready data, for the journal's snapshots."""
+    data = {f.name: getattr(state, f.name) for f in dataclasses.fields(SagaState)}
+    data["definition"] = state.definition.model_dump(mode="json")
+    data["steps"] = [
+        {f.name: getattr(step, f.name) for f in dataclasses.fields(StepState)}
+        for step in state.steps
+    ]
+    data["approved"] = sorted(state.approved)
+    return data
+
+
+def from_snapshot(data: dict[str, Any]) -> SagaState:
+    """The state `to_snapshot` saved."""
+    steps = tuple(
+        StepState(
+            **{
+                **step,
+                "kind": StepKind(step["kind"]),
+                "status": StepStatus(step["status"]),
+                "comp": CompensationStatus(step["comp"]),
+            }
+        )
+        for step in data["steps"]
+    )
+    resume_to = data["resume_to"]
+    return SagaState(
+        **{
+            **data,
+            "definition": SagaDefinition.model_validate(data["definition"]),
+            "steps": steps,
+            "status": SagaStatus(data["status"]),
+            "resume_to": SagaStatus(resume_to) if resume_to else None,
+            "approved": frozenset(data["approved"]),
+        }
+    )
 
 
 # --- controls -------------------------------------------------------------

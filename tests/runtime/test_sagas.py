@@ -435,3 +435,27 @@ async def test_a_broken_hash_chain_is_reported_and_the_saga_is_not_run(
         with pytest.raises(IntegrityError):
             await rt.verify_journal()
     assert recorder.calls == []
+
+
+async def test_long_sagas_are_snapshotted_and_load_the_same_from_the_snapshot(
+    db_url: str, clock: ManualClock, recorder: Recorder
+) -> None:
+    shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
+    recorder.behaviour["reserve"] = fail_with("transient", True, times=2)
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition()], participants=[shop], snapshot_every=4
+    ) as rt:
+        saga_id = await rt.start_saga("order", "acme")
+        for _ in range(2):
+            await clock.until_sleeping()
+            clock.advance(clock.next_deadline() or 0)
+        await rt.wait_for([saga_id])
+        live = await rt.get_saga(saga_id)
+        snapshot = await rt.journal.load_snapshot(f"saga-{saga_id}")
+        assert snapshot is not None
+        assert snapshot[0] % 4 == 0
+    async with Runtime(
+        db_url, clock=clock, definitions=[order_definition()], participants=[shop]
+    ) as rt:
+        assert await rt.get_saga(saga_id) == live
+        assert live.status is SagaStatus.COMPLETED
