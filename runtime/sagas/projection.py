@@ -204,18 +204,17 @@ def rows_for(
 ) -> list[Write]:
     """The read-model rows that `events` (taking `before` to `after`) change.
 
-    Participant rows (the PRD's TransactionParticipant) are refreshed when the
-    saga is created, when a compensation moves, and when the saga ends, not on
-    every step: they summarise a participant's part in the whole saga.
+    A step's row appears when the step first starts (until then the saga's
+    definition says what is to come). Participant rows (the PRD's
+    TransactionParticipant) are written when a compensation moves and when
+    the saga ends, not on every step: they summarise a participant's part in
+    the whole saga.
     """
     writes = [saga_row(after, definition_json, input_json)]
     steps: set[str] = set()
     comps: set[str] = set()
     refresh_participants = after.status in TERMINAL
     for event in events:
-        if isinstance(event, ev.SagaCreated):
-            steps.update(s.name for s in after.steps)
-            refresh_participants = True
         name = getattr(event, "step", None)
         if name is None:
             continue

@@ -151,7 +151,7 @@ class SagaService:
             now, definition.name, venture, payload, definition_data, definition.deadline
         )
         events: list[ev.SagaEvent] = [created]
-        state = initial(saga_id, created)
+        state = initial(saga_id, created, definition)
         if not self.intake_paused:
             events.append(ev.SagaStarted(now))
             state = evolve(state, events[-1])
