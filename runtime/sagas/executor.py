@@ -11,6 +11,7 @@ runner's state, recorded, and observed at the next step boundary.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +20,7 @@ from typing import Any
 import orjson
 
 from runtime.clock import Clock
-from runtime.errors import StepError, StepTimeoutError
+from runtime.errors import RuntimeClosedError, StepError, StepTimeoutError
 from runtime.events import EventBus, RuntimeEvent
 from runtime.sagas import events as ev
 from runtime.sagas.participants import Participant, StepCall
@@ -80,6 +81,8 @@ class SagaRunner:
         self.task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None
         self.pending_creation: asyncio.Future[None] | None = None
+        self._staged: list[ev.SagaEvent] = []
+        self._staged_from = state
 
     @property
     def saga_id(self) -> str:
@@ -94,28 +97,39 @@ class SagaRunner:
 
     # --- recording ---------------------------------------------------------
 
-    def stage(
-        self, events: Sequence[ev.SagaEvent], *, follow: bool = False
-    ) -> asyncio.Future[None]:
-        """Apply events to the state now and queue them (with read models) for commit.
+    def stage(self, events: Sequence[ev.SagaEvent], *, follow: bool = False) -> None:
+        """Apply events to the state now; they commit with the next `flush`.
+
+        A staged event that nothing flushes is flushed on the next turn of the
+        event loop, so "step started" reaches the store while a slow
+        participant works, and rides along with "step completed" when the
+        participant answers at once.
 
         Args:
-            follow: also record, in the same unit, the transitions that follow
-                without calling anyone (the last step's completion and the
-                saga's), saving a commit per transition.
+            follow: also apply the transitions that follow without calling
+                anyone (the saga's completion after its last step), so they
+                commit together.
         """
-        before = self.state
-        after = before
-        events = list(events)
+        if not self._staged:
+            self._staged_from = self.state
+            asyncio.get_running_loop().call_soon(self._flush_staged)
+        after = self.state
         for event in events:
             after = evolve(after, event)
+            self._staged.append(event)
         while follow:
             step = advance(after, self._clock.now())
             if not isinstance(step, Emit):
                 break
             for event in step.events:
                 after = evolve(after, event)
-                events.append(event)
+                self._staged.append(event)
+        self.state = after
+
+    def flush(self) -> asyncio.Future[None]:
+        """Hand the staged events and the read-model rows they change to the writer."""
+        before, after, events = self._staged_from, self.state, self._staged
+        self._staged = []
         writes, self.head = encode(
             self.stream_id,
             before.version,
@@ -128,15 +142,21 @@ class SagaRunner:
             snapshot = to_snapshot(after)
             snapshot["head"] = self.head
             writes.append(self._journal.snapshot_write(self.stream_id, after.version, snapshot))
-        self.state = after
         future = self._writer.submit(writes)
         if self._bus.active:
             future.add_done_callback(lambda f: self._publish(f, events, after.status))
         return future
 
+    def _flush_staged(self) -> None:
+        # Closing: what was not committed is redone on recovery.
+        if self._staged:
+            with contextlib.suppress(RuntimeClosedError):
+                self.flush()
+
     async def record(self, events: Sequence[ev.SagaEvent]) -> None:
         """Apply events (and the transitions that follow from them) and wait for the commit."""
-        await self.stage(events, follow=True)
+        self.stage(events, follow=True)
+        await self.flush()
 
     def _publish(
         self, future: asyncio.Future[None], events: Sequence[ev.SagaEvent], status: SagaStatus

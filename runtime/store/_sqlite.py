@@ -43,9 +43,12 @@ class SqliteThread:
         name: the thread's name, for debuggers.
     """
 
-    def __init__(self, path: str, *, busy_timeout: float, name: str) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout: float, name: str, autocheckpoint: bool = True
+    ) -> None:
         self._path = path
         self._busy_timeout = busy_timeout
+        self._autocheckpoint = autocheckpoint
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=name)
         self._conn: sqlite3.Connection | None = None
 
@@ -55,6 +58,8 @@ class SqliteThread:
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout * 1000)}")
+        if not self._autocheckpoint:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn = conn
 
     async def start(self) -> None:
