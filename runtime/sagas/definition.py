@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -126,6 +127,15 @@ class SagaDefinition(BaseModel):
     @cached_property
     def all_steps(self) -> list[StepDefinition]:
         return [step for stage in self.stages for step in stage]
+
+    @cached_property
+    def as_data(self) -> dict[str, Any]:
+        """The definition as JSON-ready data (shared: do not change it)."""
+        return self.model_dump(mode="json")
+
+    @cached_property
+    def as_json(self) -> str:
+        return orjson.dumps(self.as_data).decode()
 
     @cached_property
     def step_positions(self) -> dict[str, int]:

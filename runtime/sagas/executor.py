@@ -76,7 +76,7 @@ class SagaRunner:
         self.waiting = False
         """Idle until a control arrives (paused, pending, waiting for approval)."""
         self._wake = asyncio.Event()
-        self.definition_json = orjson.dumps(state.definition.model_dump(mode="json")).decode()
+        self.definition_json = state.definition.as_json
         self.input_json = orjson.dumps(state.input).decode()
         self.task: asyncio.Task[None] | None = None
         self.error: BaseException | None = None

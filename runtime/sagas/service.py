@@ -118,7 +118,7 @@ class SagaService:
                     step.name,
                     f"participant {step.participant!r} is not registered",
                 )
-        definition_data = definition.model_dump(mode="json")
+        definition_data = definition.as_data
         for _ in range(100):
             saga_id = str(self._next_id)
             self._next_id += 1

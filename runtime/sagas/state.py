@@ -385,7 +385,7 @@ def replay(saga_id: str, events: list[ev.SagaEvent], start: SagaState | None = N
 def to_snapshot(state: SagaState) -> dict[str, Any]:
     """The state as JSON-ready data, for the journal's snapshots."""
     data = {f.name: getattr(state, f.name) for f in dataclasses.fields(SagaState)}
-    data["definition"] = state.definition.model_dump(mode="json")
+    data["definition"] = state.definition.as_data
     data["steps"] = [
         {f.name: getattr(step, f.name) for f in dataclasses.fields(StepState)}
         for step in state.steps
