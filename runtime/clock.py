@@ -29,8 +29,29 @@ class Clock(Protocol):
         ...
 
 
+class _Deadline:
+    __slots__ = ("at", "fired", "task")
+
+    def __init__(self, task: asyncio.Task[object], at: float) -> None:
+        self.task = task
+        self.at = at
+        self.fired = False
+
+
 class SystemClock:
-    """The real clock."""
+    """The real clock.
+
+    Args:
+        resolution: how late a timeout may fire, in seconds. Timeouts share
+            one sweeper task instead of one loop timer each: thousands of
+            concurrent steps each arming and cancelling a timer cost more
+            than the steps themselves.
+    """
+
+    def __init__(self, resolution: float = 0.02) -> None:
+        self._resolution = resolution
+        self._deadlines: set[_Deadline] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     def now(self) -> float:
         return time.time()
@@ -39,8 +60,30 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
     async def wait_for(self, awaitable: Awaitable[T], timeout: float) -> T:
-        async with asyncio.timeout(timeout):
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        deadline = _Deadline(task, loop.time() + timeout)
+        self._deadlines.add(deadline)
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = loop.create_task(self._sweep())
+        try:
             return await awaitable
+        except asyncio.CancelledError:
+            if deadline.fired and task.uncancel() == 0:
+                raise TimeoutError(f"timed out after {timeout:g}s") from None
+            raise
+        finally:
+            self._deadlines.discard(deadline)
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._deadlines:
+            await asyncio.sleep(self._resolution)
+            now = loop.time()
+            for deadline in [d for d in self._deadlines if d.at <= now and not d.fired]:
+                deadline.fired = True
+                deadline.task.cancel()
 
 
 class ManualClock:
