@@ -5,15 +5,28 @@ nothing of EVA's other packages; they import `runtime`, `runtime.errors`
 and `runtime.events` only.
 """
 
+from runtime.actors.actor import Actor, ActorContext, ActorStatus, ActorType
+from runtime.actors.mailbox import Overflow, Priority
+from runtime.actors.ref import ActorRef
+from runtime.actors.supervision import Directive, RestartIntensity, Strategy, SupervisorSpec
+from runtime.actors.system import ActorInfo, ActorSystem, RecentMessage
 from runtime.clock import Clock, ManualClock, SystemClock
 from runtime.demo import DemoSummary, Faults, demo_definitions, install_demo, run_demo
 from runtime.errors import (
+    ActorError,
+    ActorFailedError,
+    ActorNotFoundError,
+    ActorStoppedError,
+    AskTimeoutError,
     ConcurrencyError,
     DatabaseBusyError,
     DefinitionError,
+    DuplicateActorError,
     EngineError,
     IllegalTransitionError,
     IntegrityError,
+    InvalidMessageError,
+    MailboxFullError,
     NotADatabaseError,
     StepError,
     StoreError,
@@ -37,21 +50,41 @@ from runtime.sagas.state import SagaState, SagaStatus, StepState, StepStatus
 
 __all__ = [
     "FAILURE_STATUSES",
+    "Actor",
+    "ActorContext",
+    "ActorError",
+    "ActorFailedError",
+    "ActorInfo",
+    "ActorNotFoundError",
+    "ActorRef",
+    "ActorStatus",
+    "ActorStoppedError",
+    "ActorSystem",
+    "ActorType",
+    "AskTimeoutError",
     "Clock",
     "ConcurrencyError",
     "DatabaseBusyError",
     "DeadLetter",
     "DefinitionError",
     "DemoSummary",
+    "Directive",
+    "DuplicateActorError",
     "EngineError",
     "Faults",
     "FunctionParticipant",
     "IllegalTransitionError",
     "IntegrityError",
+    "InvalidMessageError",
+    "MailboxFullError",
     "ManualClock",
     "NotADatabaseError",
+    "Overflow",
     "ParallelGroup",
     "Participant",
+    "Priority",
+    "RecentMessage",
+    "RestartIntensity",
     "RetryPolicy",
     "Runtime",
     "RuntimeEvent",
@@ -66,6 +99,8 @@ __all__ = [
     "StepState",
     "StepStatus",
     "StoreError",
+    "Strategy",
+    "SupervisorSpec",
     "SystemClock",
     "UnknownSagaError",
     "UnknownSagaTypeError",

@@ -144,3 +144,80 @@ class RuntimeClosedError(EngineError):
 
     def __init__(self) -> None:
         super().__init__("the runtime is closed; open a new one")
+
+
+class ActorError(EngineError):
+    """Base class of the actor system's errors."""
+
+
+class ActorNotFoundError(ActorError):
+    """No actor lives at this path."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"no actor at {path}; list actors to see the tree")
+
+
+class ActorStoppedError(ActorError):
+    """The actor was stopped; messages to it go to the dead letters."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"actor {path} is stopped; restart it or spawn a new one")
+
+
+class DuplicateActorError(ActorError):
+    """A sibling already has this name."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"an actor already lives at {path}; pick another name or stop it first")
+
+
+class AskTimeoutError(ActorError, TimeoutError):
+    """An actor did not answer an ask in time."""
+
+    retryable = True
+
+    def __init__(self, path: str, message_type: str, timeout: float) -> None:
+        self.path = path
+        self.message_type = message_type
+        self.timeout = timeout
+        super().__init__(
+            f"actor {path} did not answer {message_type} within {timeout:g}s; it may be "
+            "overloaded or stuck — check its mailbox depth and heartbeat"
+        )
+
+
+class ActorFailedError(ActorError):
+    """The actor raised while handling the message that was asked."""
+
+    def __init__(self, path: str, message_type: str, error: BaseException) -> None:
+        self.path = path
+        self.message_type = message_type
+        self.error = error
+        super().__init__(f"actor {path} failed on {message_type}: {error!r}")
+
+
+class MailboxFullError(ActorError):
+    """A bounded mailbox that rejects overflow was full."""
+
+    retryable = True
+
+    def __init__(self, path: str, capacity: int) -> None:
+        self.path = path
+        self.capacity = capacity
+        super().__init__(
+            f"the mailbox of {path} is full ({capacity} messages); the message went to the "
+            "dead letters — send more slowly or raise its capacity"
+        )
+
+
+class InvalidMessageError(ActorError):
+    """Actors exchange pydantic models or dicts, nothing else."""
+
+    def __init__(self, message: object) -> None:
+        self.message_type = type(message).__name__
+        super().__init__(
+            f"a message must be a pydantic model or a dict, not {self.message_type}; wrap it"
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -11,6 +11,10 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from runtime.actors.actor import Actor, ActorType
+from runtime.actors.mailbox import Priority
+from runtime.actors.ref import ActorRef
+from runtime.actors.system import ActorInfo, ActorSystem
 from runtime.clock import Clock, SystemClock
 from runtime.errors import RuntimeClosedError
 from runtime.events import EventBus, Subscription
@@ -81,6 +85,7 @@ class Runtime:
         self._journal: SqlJournal | None = None
         self._reader: SqliteThread | None = None
         self._sagas: SagaService | None = None
+        self._actors: ActorSystem | None = None
 
     # --- lifecycle --------------------------------------------------------
 
@@ -126,6 +131,7 @@ class Runtime:
             engine, self._writer, self._journal, self.clock, self._bus, self._rng
         )
         await self._sagas.open()
+        self._actors = ActorSystem(self.clock, writer=self._writer, bus=self._bus)
         for definition in self._definitions:
             self._sagas.register(definition)
         for participant in self._participants:
@@ -135,6 +141,9 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop running sagas where they are (they resume on the next open) and close."""
+        if self._actors is not None:
+            await self._actors.shutdown()
+            await self._actors.flush_registry()
         if self._sagas is not None:
             await self._sagas.close()
         if self._writer is not None:
@@ -145,6 +154,7 @@ class Runtime:
         if self._engine is not None:
             await self._engine.dispose()
         self._engine = self._writer = self._journal = self._sagas = self._reader = None
+        self._actors = None
 
     @property
     def sagas(self) -> SagaService:
@@ -271,6 +281,40 @@ class Runtime:
     async def resume_intake(self, reason: str = "") -> int:
         """Start accepting sagas again; returns how many pending sagas started."""
         return await self.sagas.set_intake(False, reason)
+
+    # --- actors -----------------------------------------------------------
+
+    @property
+    def actors(self) -> ActorSystem:
+        """The actor system: spawn, tell, ask, stop, restart, tree, dead letters."""
+        if self._actors is None:
+            raise RuntimeClosedError()
+        return self._actors
+
+    async def spawn(
+        self,
+        factory: Callable[[], Actor],
+        name: str,
+        actor_type: ActorType | str,
+        **options: Any,
+    ) -> ActorRef:
+        """Start an actor (see `ActorSystem.spawn` for the options)."""
+        return await self.actors.spawn(factory, name, ActorType(actor_type), **options)
+
+    def tell(self, path: str, message: Any, priority: Priority = Priority.NORMAL) -> None:
+        self.actors.ref(path).tell(message, priority)
+
+    async def ask(self, path: str, message: Any, timeout: float = 5.0) -> Any:
+        return await self.actors.ref(path).ask(message, timeout)
+
+    async def stop_actor(self, path: str) -> None:
+        await self.actors.stop(path)
+
+    async def restart_actor(self, path: str, reason: str = "restarted on request") -> None:
+        await self.actors.restart(path, reason)
+
+    def actor_tree(self) -> list[ActorInfo]:
+        return self.actors.tree()
 
     # --- observing --------------------------------------------------------
 

@@ -191,17 +191,14 @@ def _replacer(cls: type[Any]) -> Callable[..., Any]:
     """
     names = [f.name for f in dataclasses.fields(cls)]
     body = "".join(
-        f"    setattr(new, {n!r}, changes[{n!r}] if {n!r} in changes else obj.{n})\n"
-        for n in names
+        f"    setattr(new, {n!r}, changes[{n!r}] if {n!r} in changes else obj.{n})\n" for n in names
     )
-    source = (
-        "def replace(obj, changes):\n"
-        "    new = new_object(cls)\n"
-        f"{body}"
-        "    return new\n"
-    )
-    namespace: dict[str, Any] = {"cls": cls, "new_object": object.__new__,
-                                 "setattr": object.__setattr__}
+    source = f"def replace(obj, changes):\n    new = new_object(cls)\n{body}    return new\n"
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "new_object": object.__new__,
+        "setattr": object.__setattr__,
+    }
     exec(source, namespace)
     replace: Callable[..., Any] = namespace["replace"]
     return replace

@@ -1,0 +1,1 @@
+"""Actors: supervision trees, prioritised mailboxes, dead letters (after Erlang/OTP, Akka)."""

@@ -1,0 +1,636 @@
+"""The actor system: spawning, delivery, the message loop, supervision, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from runtime.actors.actor import Actor, ActorContext, ActorStatus, ActorType
+from runtime.actors.mailbox import Envelope, Mailbox, Overflow, Priority
+from runtime.actors.ref import ActorRef
+from runtime.actors.supervision import (
+    DEFAULT_SPEC,
+    Decision,
+    Directive,
+    SupervisorSpec,
+    supervise,
+)
+from runtime.clock import Clock
+from runtime.errors import (
+    ActorFailedError,
+    ActorNotFoundError,
+    ActorStoppedError,
+    AskTimeoutError,
+    DuplicateActorError,
+    InvalidMessageError,
+    MailboxFullError,
+)
+from runtime.events import EventBus, RuntimeEvent
+from runtime.store.writer import GroupCommitWriter, Write
+
+log = logging.getLogger("eva.actors")
+
+ROOT = ""
+"""The path of the guardian above every top-level actor."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActorInfo:
+    """One actor in the tree, with its health."""
+
+    path: str
+    name: str
+    actor_type: ActorType
+    status: ActorStatus
+    parent: str | None
+    venture: str | None
+    children: tuple[str, ...]
+    messages_processed: int
+    failures: int
+    restarts: int
+    mailbox_depth: int
+    last_heartbeat: float | None
+    responsive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecentMessage:
+    """One delivered message, as the live message monitor shows it."""
+
+    at: float
+    sender: str | None
+    recipient: str
+    message_type: str
+    priority: Priority
+
+
+class _Cell:
+    """Everything the system keeps about one actor."""
+
+    def __init__(
+        self,
+        system: ActorSystem,
+        path: str,
+        name: str,
+        factory: Callable[[], Actor],
+        actor_type: ActorType,
+        parent: _Cell | None,
+        venture: str | None,
+        mailbox: Mailbox,
+        spec: SupervisorSpec,
+        redeliver: bool,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.path = path
+        self.name = name
+        self.factory = factory
+        self.actor_type = actor_type
+        self.parent = parent
+        self.venture = venture
+        self.mailbox = mailbox
+        self.spec = spec
+        """How this actor supervises its children."""
+        self.redeliver = redeliver
+        self.children: dict[str, _Cell] = {}
+        self.status = ActorStatus.RECOVERING
+        self.actor: Actor = factory()
+        self.ref = ActorRef(system, self)
+        self.task: asyncio.Task[None] | None = None
+        self.stopping = False
+        self.restart_request: BaseException | None = None
+        self.restart_history: tuple[float, ...] = ()
+        self.processed = 0
+        self.failures = 0
+        self.restarts = 0
+        self.last_heartbeat: float | None = None
+        self.seen_processed = -1
+        self.responsive = True
+        self.created_at = 0.0
+
+
+class ActorSystem:
+    """A tree of actors under one guardian.
+
+    Args:
+        clock: time for asks, heartbeats and restart windows.
+        writer: where dead letters and the actor registry are recorded
+            (None keeps them in memory only).
+        bus: where actor events are published for live views.
+        guardian: how the guardian supervises top-level actors; escalation
+            past it opens an incident.
+        recent: how many recent messages the message monitor keeps.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        writer: GroupCommitWriter | None = None,
+        bus: EventBus | None = None,
+        guardian: SupervisorSpec = DEFAULT_SPEC,
+        recent: int = 1000,
+    ) -> None:
+        self._clock = clock
+        self._writer = writer
+        self._bus = bus or EventBus()
+        self._guardian = guardian
+        self._top: dict[str, _Cell] = {}
+        self._cells: dict[str, _Cell] = {}
+        self._dirty: set[_Cell] = set()
+        self.recent: deque[RecentMessage] = deque(maxlen=recent)
+        """The last messages delivered, newest last (the live message monitor)."""
+        self.dead_letter_counts: Counter[str] = Counter()
+        """Dead letters by reason."""
+        self.incidents: list[dict[str, Any]] = []
+        """Escalations that reached the guardian (SAGA-003 material)."""
+
+    # --- spawning ---------------------------------------------------------
+
+    async def spawn(
+        self,
+        factory: Callable[[], Actor],
+        name: str,
+        actor_type: ActorType,
+        *,
+        parent: ActorRef | str | None = None,
+        venture: str | None = None,
+        mailbox_capacity: int | None = None,
+        overflow: Overflow = Overflow.WAIT,
+        supervision: SupervisorSpec = DEFAULT_SPEC,
+        redeliver: bool = False,
+    ) -> ActorRef:
+        """Start an actor as a child of `parent` (or at the top) and wait for `on_start`.
+
+        Args:
+            factory: makes a fresh instance, now and on every restart.
+            name: unique among its siblings; the path is the parent's plus `/name`.
+            supervision: how this actor will supervise its own children.
+            redeliver: after a restart, deliver again the message that crashed it.
+
+        Raises:
+            DuplicateActorError: a sibling has this name.
+            ActorNotFoundError: no such parent.
+        """
+        parent_cell = self._cell(parent) if parent is not None else None
+        siblings = parent_cell.children if parent_cell else self._top
+        path = f"{parent_cell.path if parent_cell else ''}/{name}"
+        if name in siblings or "/" in name or not name:
+            raise DuplicateActorError(path)
+        cell = _Cell(
+            self,
+            path,
+            name,
+            factory,
+            ActorType(actor_type),
+            parent_cell,
+            venture,
+            Mailbox(mailbox_capacity, overflow),
+            supervision,
+            redeliver,
+        )
+        cell.created_at = self._clock.now()
+        siblings[name] = cell
+        self._cells[path] = cell
+        await self._start(cell)
+        cell.task = asyncio.create_task(self._run(cell), name=f"actor{path}")
+        return cell.ref
+
+    async def _start(self, cell: _Cell) -> None:
+        """Run `on_start`; a failure there goes to the supervisor like any other."""
+        cell.actor.context = ActorContext(cell.ref, cell.parent.ref if cell.parent else None, self)
+        try:
+            await cell.actor.on_start()
+        except Exception as exc:
+            cell.failures += 1
+            await self._supervise(cell, exc, None, starting=True)
+            return
+        self._set_status(cell, ActorStatus.ACTIVE)
+
+    def _cell(self, target: ActorRef | str) -> _Cell:
+        path = target.path if isinstance(target, ActorRef) else target
+        cell = self._cells.get(path)
+        if cell is None:
+            raise ActorNotFoundError(path)
+        return cell
+
+    def ref(self, path: str) -> ActorRef:
+        """The ref of the actor at `path`.
+
+        Raises:
+            ActorNotFoundError: no actor lives there.
+        """
+        return self._cell(path).ref
+
+    # --- delivery ---------------------------------------------------------
+
+    def _deliver(
+        self,
+        cell: _Cell,
+        message: Any,
+        priority: Priority,
+        reply: asyncio.Future[Any] | None,
+        sender: str | None,
+    ) -> None:
+        if not isinstance(message, BaseModel | dict):
+            raise InvalidMessageError(message)
+        envelope = Envelope(message, priority, reply, sender)
+        if cell.stopping or cell.status is ActorStatus.FAILED or cell.task is None:
+            self._dead_letter(cell.path, envelope, "recipient stopped")
+            if reply is not None and not reply.done():
+                reply.set_exception(ActorStoppedError(cell.path))
+            return
+        self.recent.append(
+            RecentMessage(self._clock.now(), sender, cell.path, type(message).__name__, priority)
+        )
+        if cell.mailbox.put_nowait(envelope):
+            return
+        if cell.mailbox.overflow is Overflow.REJECT:
+            self._dead_letter(cell.path, envelope, "mailbox full")
+            error = MailboxFullError(cell.path, cell.mailbox.capacity or 0)
+            if reply is not None and not reply.done():
+                reply.set_exception(error)
+                return
+            raise error
+        # Wait for room without blocking the sender: FIFO among the waiters.
+        task = asyncio.ensure_future(cell.mailbox.put(envelope))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    def broadcast(
+        self, parent: ActorRef | str, message: Any, priority: Priority = Priority.NORMAL
+    ) -> int:
+        """Tell every child of `parent`; returns how many were told."""
+        children = list(self._cell(parent).children.values())
+        for child in children:
+            self._deliver(child, message, priority, None, self._cell(parent).path)
+        return len(children)
+
+    async def _deliver_waiting(self, cell: _Cell, message: Any, priority: Priority) -> None:
+        if not isinstance(message, BaseModel | dict):
+            raise InvalidMessageError(message)
+        if cell.mailbox.full and cell.mailbox.overflow is Overflow.WAIT:
+            await cell.mailbox.put(Envelope(message, priority))
+            return
+        self._deliver(cell, message, priority, None, None)
+
+    async def _ask(self, cell: _Cell, message: Any, timeout: float, priority: Priority) -> Any:
+        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._deliver(cell, message, priority, reply, None)
+        try:
+            return await self._clock.wait_for(asyncio.shield(reply), timeout)
+        except TimeoutError:
+            reply.cancel()
+            name = type(message).__name__
+            self._dead_letter(cell.path, Envelope(message, priority), "ask expired")
+            raise AskTimeoutError(cell.path, name, timeout) from None
+
+    # --- the message loop -------------------------------------------------
+
+    async def _run(self, cell: _Cell) -> None:
+        mailbox = cell.mailbox
+        try:
+            while True:
+                if cell.stopping:
+                    break
+                if cell.restart_request is not None:
+                    error, cell.restart_request = cell.restart_request, None
+                    await self._restart(cell, error)
+                    continue
+                envelope = mailbox.get_nowait()
+                if envelope is None:
+                    await mailbox.wait()
+                    continue
+                try:
+                    result = await cell.actor.on_receive(envelope.message)
+                except Exception as exc:
+                    cell.failures += 1
+                    reply = envelope.reply
+                    if reply is not None and not reply.done():
+                        name = type(envelope.message).__name__
+                        reply.set_exception(ActorFailedError(cell.path, name, exc))
+                    await self._supervise(cell, exc, envelope)
+                    continue
+                cell.processed += 1
+                reply = envelope.reply
+                if reply is not None and not reply.done():
+                    reply.set_result(result)
+        finally:
+            await self._finish(cell)
+
+    # --- supervision ------------------------------------------------------
+
+    async def _supervise(
+        self,
+        cell: _Cell,
+        error: BaseException,
+        envelope: Envelope | None,
+        *,
+        starting: bool = False,
+    ) -> None:
+        parent = cell.parent
+        spec = parent.spec if parent else self._guardian
+        siblings = list((parent.children if parent else self._top).keys())
+        decision = supervise(
+            spec, siblings, cell.name, error, cell.restart_history, self._clock.now()
+        )
+        cell.restart_history = decision.history
+        self._publish(
+            cell,
+            "ActorFailed",
+            {
+                "error": repr(error),
+                "directive": decision.directive.value,
+                "reason": decision.reason,
+            },
+        )
+        log.info("%s: %s", cell.path, decision.reason)
+        if decision.directive is Directive.RESUME:
+            if starting:
+                self._set_status(cell, ActorStatus.ACTIVE)
+            return
+        if decision.directive is Directive.ESCALATE:
+            await self._escalate(cell, error, decision)
+            return
+        family = parent.children if parent else self._top
+        for name in decision.targets:
+            target = family.get(name)
+            if target is None:
+                continue
+            if decision.directive is Directive.STOP:
+                target.stopping = True
+                self._wake(target)
+            elif target is cell:
+                if envelope is not None and cell.redeliver:
+                    cell.mailbox.put_front(envelope)
+                await self._restart(cell, error)
+            else:
+                target.restart_request = error
+                self._wake(target)
+
+    async def _escalate(self, cell: _Cell, error: BaseException, decision: Decision) -> None:
+        parent = cell.parent
+        if parent is None:
+            # Past the guardian: the actor is given up on, and people are told.
+            self._set_status(cell, ActorStatus.FAILED)
+            cell.stopping = True
+            self._wake(cell)
+            incident = {
+                "trigger": "SAGA-003",
+                "actor": cell.path,
+                "actor_type": cell.actor_type.value,
+                "reason": decision.reason,
+                "error": repr(error),
+                "at": self._clock.now(),
+            }
+            self.incidents.append(incident)
+            self._record_incident(incident)
+            self._publish(cell, "EscalatedToRoot", incident)
+            return
+        parent.failures += 1
+        await self._supervise(parent, error, None)
+
+    async def _restart(self, cell: _Cell, error: BaseException) -> None:
+        """Replace the actor with a fresh instance; its children restart with it."""
+        self._set_status(cell, ActorStatus.RECOVERING)
+        try:
+            await cell.actor.pre_restart(error)
+        except Exception as exc:  # a broken hook must not stop the restart
+            log.warning("%s: pre_restart raised %r", cell.path, exc)
+        cell.restarts += 1
+        cell.actor = cell.factory()
+        for child in list(cell.children.values()):
+            child.restart_request = error
+            self._wake(child)
+        self._publish(cell, "ActorRestarted", {"error": repr(error), "restarts": cell.restarts})
+        await self._start(cell)
+
+    # --- stopping ---------------------------------------------------------
+
+    async def stop(self, target: ActorRef | str) -> None:
+        """Stop an actor and its children; what is left in its mailbox is dead-lettered.
+
+        Raises:
+            ActorNotFoundError: no actor at that path.
+        """
+        cell = self._cell(target)
+        cell.stopping = True
+        self._wake(cell)
+        if cell.task is not None and cell.task is not asyncio.current_task():
+            await asyncio.gather(cell.task, return_exceptions=True)
+
+    async def restart(self, target: ActorRef | str, reason: str = "restarted on request") -> None:
+        """Restart an actor through its supervisor's machinery (fresh state)."""
+        cell = self._cell(target)
+        cell.restart_request = RuntimeError(reason)
+        self._wake(cell)
+
+    def _wake(self, cell: _Cell) -> None:
+        waiter = cell.mailbox._waiter
+        if waiter is not None and not waiter.done():
+            cell.mailbox._waiter = None
+            waiter.set_result(None)
+
+    async def _finish(self, cell: _Cell) -> None:
+        for child in list(cell.children.values()):
+            await self.stop(child.ref)
+        try:
+            await cell.actor.on_stop()
+        except Exception as exc:
+            log.warning("%s: on_stop raised %r", cell.path, exc)
+        for envelope in cell.mailbox.drain():
+            self._dead_letter(cell.path, envelope, "left in mailbox at stop")
+            if envelope.reply is not None and not envelope.reply.done():
+                envelope.reply.set_exception(ActorStoppedError(cell.path))
+        if cell.status is not ActorStatus.FAILED:
+            self._set_status(cell, ActorStatus.INACTIVE)
+        family = cell.parent.children if cell.parent else self._top
+        if family.get(cell.name) is cell:
+            del family[cell.name]
+        self._cells.pop(cell.path, None)
+        self._dirty.add(cell)
+
+    async def shutdown(self) -> None:
+        """Stop every actor, children first."""
+        for cell in list(self._top.values()):
+            await self.stop(cell.ref)
+
+    # --- observing --------------------------------------------------------
+
+    def tree(self) -> list[ActorInfo]:
+        """Every live actor, parents before children, siblings in start order."""
+        return [self._info(cell) for cell in self._walk(self._top.values())]
+
+    def _walk(self, cells: Any) -> Iterator[_Cell]:
+        for cell in cells:
+            yield cell
+            yield from self._walk(cell.children.values())
+
+    def _info(self, cell: _Cell) -> ActorInfo:
+        return ActorInfo(
+            path=cell.path,
+            name=cell.name,
+            actor_type=cell.actor_type,
+            status=cell.status,
+            parent=cell.parent.path if cell.parent else None,
+            venture=cell.venture,
+            children=tuple(c.path for c in cell.children.values()),
+            messages_processed=cell.processed,
+            failures=cell.failures,
+            restarts=cell.restarts,
+            mailbox_depth=len(cell.mailbox),
+            last_heartbeat=cell.last_heartbeat,
+            responsive=cell.responsive,
+        )
+
+    def info(self, target: ActorRef | str) -> ActorInfo:
+        return self._info(self._cell(target))
+
+    def check_heartbeats(self) -> list[str]:
+        """Beat for every actor that is idle or has made progress since the last check;
+        return the paths of those that have not (busy on one message, mail waiting)."""
+        now = self._clock.now()
+        missed: list[str] = []
+        for cell in self._cells.values():
+            idle = cell.mailbox._waiter is not None
+            if idle or cell.processed != cell.seen_processed or not len(cell.mailbox):
+                cell.last_heartbeat = now
+                if not cell.responsive:
+                    cell.responsive = True
+                    self._publish(cell, "ActorResponsive", {})
+            else:
+                missed.append(cell.path)
+                if cell.responsive:
+                    cell.responsive = False
+                    self._publish(cell, "ActorUnresponsive", {"mailbox_depth": len(cell.mailbox)})
+            cell.seen_processed = cell.processed
+            self._dirty.add(cell)
+        return missed
+
+    def registry_writes(self) -> list[Write]:
+        """The actor rows changed since the last call (the PRD's Actor table)."""
+        now = self._clock.now()
+        writes: list[Write] = []
+        for cell in self._dirty:
+            writes.append(
+                (
+                    "actors",
+                    {
+                        "actor_id": cell.id,
+                        "path": cell.path,
+                        "venture_id": cell.venture,
+                        "actor_type": cell.actor_type.value,
+                        "name": cell.name,
+                        "status": cell.status.value,
+                        "config": orjson.dumps(
+                            {
+                                "mailbox_capacity": cell.mailbox.capacity,
+                                "overflow": cell.mailbox.overflow.value,
+                                "strategy": cell.spec.strategy.value,
+                            }
+                        ).decode(),
+                        "supervisor_id": cell.parent.id if cell.parent else None,
+                        "messages_processed": cell.processed,
+                        "failures_count": cell.failures,
+                        "restarts_count": cell.restarts,
+                        "mailbox_depth": len(cell.mailbox),
+                        "last_heartbeat": cell.last_heartbeat,
+                        "created_at": cell.created_at,
+                        "updated_at": now,
+                        "version": cell.processed + cell.restarts,
+                    },
+                )
+            )
+        self._dirty.clear()
+        return writes
+
+    async def flush_registry(self) -> int:
+        """Write the changed actor rows in one unit; returns how many."""
+        writes = self.registry_writes()
+        if writes and self._writer is not None:
+            await self._writer.submit(writes)
+        return len(writes)
+
+    # --- records ----------------------------------------------------------
+
+    def _set_status(self, cell: _Cell, status: ActorStatus) -> None:
+        if cell.status is not status:
+            cell.status = status
+            self._dirty.add(cell)
+            self._publish(cell, "ActorStatusChanged", {"status": status.value})
+
+    def _publish(self, cell: _Cell, type_: str, data: dict[str, Any]) -> None:
+        if self._bus.active:
+            self._bus.publish(
+                RuntimeEvent(
+                    "actor",
+                    type_,
+                    cell.path,
+                    self._clock.now(),
+                    {"actor_type": cell.actor_type.value, **data},
+                )
+            )
+
+    def _dead_letter(self, path: str, envelope: Envelope, reason: str) -> None:
+        self.dead_letter_counts[reason] += 1
+        message = envelope.message
+        payload = message.model_dump(mode="json") if isinstance(message, BaseModel) else message
+        now = self._clock.now()
+        if self._writer is not None:
+            self._writer.submit(
+                [
+                    (
+                        "dead_letters",
+                        {
+                            "dead_letter_id": uuid.uuid4().hex,
+                            "kind": "message",
+                            "saga_id": None,
+                            "step_name": None,
+                            "actor_path": path,
+                            "message_type": type(message).__name__,
+                            "reason": reason,
+                            "payload": orjson.dumps(payload, default=str).decode(),
+                            "created_at": now,
+                            "resolved_at": None,
+                        },
+                    )
+                ]
+            )
+        if self._bus.active:
+            self._bus.publish(
+                RuntimeEvent(
+                    "dead_letter",
+                    "DeadLetter",
+                    path,
+                    now,
+                    {"reason": reason, "message_type": type(message).__name__},
+                )
+            )
+
+    def _record_incident(self, incident: dict[str, Any]) -> None:
+        if self._writer is None:
+            return
+        self._writer.submit(
+            [
+                (
+                    "incidents",
+                    {
+                        "incident_id": uuid.uuid4().hex,
+                        "trigger": "SAGA-003",
+                        "status": "open",
+                        "summary": f"{incident['actor']} escalated past the root: "
+                        f"{incident['reason']}",
+                        "details": orjson.dumps(incident).decode(),
+                        "attempts": 0,
+                        "opened_at": incident["at"],
+                        "closed_at": None,
+                    },
+                )
+            ]
+        )
