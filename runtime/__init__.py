@@ -7,6 +7,7 @@ and `runtime.events` only.
 
 from runtime.actors.actor import Actor, ActorContext, ActorStatus, ActorType
 from runtime.actors.mailbox import Overflow, Priority
+from runtime.actors.persistent import PersistentActor
 from runtime.actors.ref import ActorRef
 from runtime.actors.supervision import Directive, RestartIntensity, Strategy, SupervisorSpec
 from runtime.actors.system import ActorInfo, ActorSystem, RecentMessage
@@ -82,6 +83,7 @@ __all__ = [
     "Overflow",
     "ParallelGroup",
     "Participant",
+    "PersistentActor",
     "Priority",
     "RecentMessage",
     "RestartIntensity",

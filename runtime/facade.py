@@ -131,7 +131,9 @@ class Runtime:
             engine, self._writer, self._journal, self.clock, self._bus, self._rng
         )
         await self._sagas.open()
-        self._actors = ActorSystem(self.clock, writer=self._writer, bus=self._bus)
+        self._actors = ActorSystem(
+            self.clock, writer=self._writer, bus=self._bus, journal=self._journal
+        )
         for definition in self._definitions:
             self._sagas.register(definition)
         for participant in self._participants:
@@ -236,6 +238,7 @@ class Runtime:
         """Sagas by status(es), time window ending now, type and venture; newest first."""
         statuses = [status] if isinstance(status, str) else list(status or [])
         since = self.clock.now() - since_seconds if since_seconds is not None else None
+        await self.writer.barrier()
         return await query_sagas(
             self.engine,
             statuses=statuses,
@@ -327,6 +330,7 @@ class Runtime:
         limit: int | None = None,
     ) -> list[DeadLetter]:
         since = self.clock.now() - since_seconds if since_seconds is not None else None
+        await self.writer.barrier()  # read what was recorded, not only what was awaited
         return await dead_letters(
             self.engine, since=since, unresolved=unresolved, kind=kind, limit=limit
         )

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from runtime.actors.actor import Actor, ActorContext, ActorStatus, ActorType
 from runtime.actors.mailbox import Envelope, Mailbox, Overflow, Priority
+from runtime.actors.persistent import PersistentActor
 from runtime.actors.ref import ActorRef
 from runtime.actors.supervision import (
     DEFAULT_SPEC,
@@ -34,6 +35,7 @@ from runtime.errors import (
     MailboxFullError,
 )
 from runtime.events import EventBus, RuntimeEvent
+from runtime.store.journal import Journal
 from runtime.store.writer import GroupCommitWriter, Write
 
 log = logging.getLogger("eva.actors")
@@ -88,7 +90,8 @@ class _Cell:
         spec: SupervisorSpec,
         redeliver: bool,
     ) -> None:
-        self.id = uuid.uuid4().hex
+        # The same path is the same actor in every process (the registry's key).
+        self.id = uuid.uuid5(uuid.NAMESPACE_URL, f"eva-actor:{path}").hex
         self.path = path
         self.name = name
         self.factory = factory
@@ -112,6 +115,9 @@ class _Cell:
         self.restarts = 0
         self.last_heartbeat: float | None = None
         self.seen_processed = -1
+        self.last_active: float | None = None
+        self.passivating = False
+        self.passivated = False
         self.responsive = True
         self.created_at = 0.0
 
@@ -127,6 +133,7 @@ class ActorSystem:
         guardian: how the guardian supervises top-level actors; escalation
             past it opens an incident.
         recent: how many recent messages the message monitor keeps.
+        journal: where persistent actors keep their events.
     """
 
     def __init__(
@@ -137,8 +144,10 @@ class ActorSystem:
         bus: EventBus | None = None,
         guardian: SupervisorSpec = DEFAULT_SPEC,
         recent: int = 1000,
+        journal: Journal | None = None,
     ) -> None:
         self._clock = clock
+        self._journal = journal
         self._writer = writer
         self._bus = bus or EventBus()
         self._guardian = guardian
@@ -204,10 +213,16 @@ class ActorSystem:
         return cell.ref
 
     async def _start(self, cell: _Cell) -> None:
-        """Run `on_start`; a failure there goes to the supervisor like any other."""
-        cell.actor.context = ActorContext(cell.ref, cell.parent.ref if cell.parent else None, self)
+        """Recover a persistent actor's state, then run `on_start`; a failure in either
+        goes to the supervisor like any other."""
+        actor = cell.actor
+        actor.context = ActorContext(cell.ref, cell.parent.ref if cell.parent else None, self)
         try:
-            await cell.actor.on_start()
+            if isinstance(actor, PersistentActor):
+                if self._journal is None:
+                    raise RuntimeError("persistent actors need a journal: spawn them in a Runtime")
+                await actor.recover(self._journal)
+            await actor.on_start()
         except Exception as exc:
             cell.failures += 1
             await self._supervise(cell, exc, None, starting=True)
@@ -242,6 +257,11 @@ class ActorSystem:
         if not isinstance(message, BaseModel | dict):
             raise InvalidMessageError(message)
         envelope = Envelope(message, priority, reply, sender)
+        if cell.passivated and not cell.stopping:
+            cell.passivated = False
+            cell.mailbox.put_nowait(envelope)
+            cell.task = asyncio.create_task(self._reactivate(cell), name=f"actor{cell.path}")
+            return
         if cell.stopping or cell.status is ActorStatus.FAILED or cell.task is None:
             self._dead_letter(cell.path, envelope, "recipient stopped")
             if reply is not None and not reply.done():
@@ -291,13 +311,45 @@ class ActorSystem:
             self._dead_letter(cell.path, Envelope(message, priority), "ask expired")
             raise AskTimeoutError(cell.path, name, timeout) from None
 
+    # --- passivation ------------------------------------------------------
+
+    async def passivate_idle(self) -> list[str]:
+        """Stop the instances of persistent actors idle past their `passivate_after`;
+        they stay addressable and come back on their next message. Returns their paths."""
+        now = self._clock.now()
+        idle: list[_Cell] = []
+        for cell in self._cells.values():
+            actor = cell.actor
+            if (
+                isinstance(actor, PersistentActor)
+                and actor.passivate_after is not None
+                and not cell.children
+                and cell.task is not None
+                and cell.mailbox._waiter is not None
+                and not len(cell.mailbox)
+                and now - (cell.last_active or cell.created_at) >= actor.passivate_after
+            ):
+                idle.append(cell)
+        for cell in idle:
+            cell.passivating = True
+            self._wake(cell)
+            if cell.task is not None:
+                await asyncio.gather(cell.task, return_exceptions=True)
+        return [c.path for c in idle]
+
+    async def _reactivate(self, cell: _Cell) -> None:
+        cell.actor = cell.factory()
+        self._publish(cell, "ActorReactivated", {})
+        await self._start(cell)
+        await self._run(cell)
+
     # --- the message loop -------------------------------------------------
 
     async def _run(self, cell: _Cell) -> None:
         mailbox = cell.mailbox
         try:
             while True:
-                if cell.stopping:
+                if cell.stopping or cell.passivating:
                     break
                 if cell.restart_request is not None:
                     error, cell.restart_request = cell.restart_request, None
@@ -438,6 +490,15 @@ class ActorSystem:
             waiter.set_result(None)
 
     async def _finish(self, cell: _Cell) -> None:
+        if cell.passivating and not cell.stopping:
+            try:
+                await cell.actor.on_stop()
+            except Exception as exc:
+                log.warning("%s: on_stop raised %r", cell.path, exc)
+            cell.passivating, cell.passivated, cell.task = False, True, None
+            self._set_status(cell, ActorStatus.INACTIVE)
+            self._publish(cell, "ActorPassivated", {})
+            return
         for child in list(cell.children.values()):
             await self.stop(child.ref)
         try:
@@ -499,6 +560,8 @@ class ActorSystem:
         missed: list[str] = []
         for cell in self._cells.values():
             idle = cell.mailbox._waiter is not None
+            if cell.processed != cell.seen_processed:
+                cell.last_active = now
             if idle or cell.processed != cell.seen_processed or not len(cell.mailbox):
                 cell.last_heartbeat = now
                 if not cell.responsive:

@@ -222,6 +222,11 @@ class GroupCommitWriter:
         self._wake.set()
         return future
 
+    async def barrier(self) -> None:
+        """Until everything submitted before this call is committed (or has failed)."""
+        if self._pending or self._task is not None:
+            await asyncio.gather(self.submit([]), return_exceptions=True)
+
     async def close(self) -> None:
         """Commit what is pending, then stop."""
         self._closing = True
@@ -261,6 +266,8 @@ class GroupCommitWriter:
             _succeed(unit)
 
     async def _commit(self, writes: Sequence[Write]) -> None:
+        if not writes:
+            return
         groups: dict[str, list[dict[str, Any]]] = {}
         for name, params in writes:
             groups.setdefault(name, []).append(params)
