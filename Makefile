@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml
 	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
-	$(VENV)/bin/eva demo --sagas 300 --failure-rate 0.1
+	$(VENV)/bin/eva demo --sagas 300 --failure-rate 0.1 --crash-rate 0.02
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -32,7 +32,7 @@ async def _demo(args: argparse.Namespace) -> DemoSummary:
             print(f"started {saga_id}", flush=True)
 
     async with Runtime(_database_url(args.db), seed=args.seed, recover=False) as runtime:
-        await install_demo(runtime, faults, seed=args.seed)
+        await install_demo(runtime, faults, seed=args.seed, crash_rate=args.crash_rate)
         return await run_demo(
             runtime,
             sagas=args.sagas,
@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         help="chance that an action hangs past its timeout (0..1)",
     )
     demo.add_argument(
+        "--crash-rate",
+        type=float,
+        default=0.0,
+        help="chance that an actor crashes on a message (0..1); its supervisor restarts it",
+    )
+    demo.add_argument(
         "--latency", type=float, default=0.002, help="mean seconds a participant takes per action"
     )
     demo.add_argument("--seed", type=int, default=0)
@@ -103,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        for name in ("failure_rate", "timeout_rate"):
+        for name in ("failure_rate", "timeout_rate", "crash_rate"):
             if not 0 <= getattr(args, name) <= 1:
                 print(
                     f"eva demo: --{name.replace('_', '-')} must be between 0 and 1", file=sys.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +18,7 @@ from runtime.actors.mailbox import Priority
 from runtime.actors.ref import ActorRef
 from runtime.actors.system import ActorInfo, ActorSystem
 from runtime.clock import Clock, SystemClock
-from runtime.errors import RuntimeClosedError
+from runtime.errors import EngineError, RuntimeClosedError
 from runtime.events import EventBus, Subscription
 from runtime.sagas.definition import SagaDefinition, load_definitions
 from runtime.sagas.participants import Participant
@@ -57,6 +59,8 @@ class Runtime:
             Pass False to register more first, then call `recover()`.
         snapshot_every: events between snapshots of long streams.
         busy_timeout: seconds to wait for another process's write lock.
+        maintenance_interval: seconds between actor housekeeping rounds
+            (heartbeats, passivation, registry rows in one batch); None: never.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class Runtime:
         recover: bool = True,
         snapshot_every: int = 100,
         busy_timeout: float = 5.0,
+        maintenance_interval: float | None = 1.0,
     ) -> None:
         self.url = url or database_url()
         self.clock: Clock = clock or SystemClock()
@@ -79,6 +84,8 @@ class Runtime:
         self._recover = recover
         self._snapshot_every = snapshot_every
         self._busy_timeout = busy_timeout
+        self._maintenance_interval = maintenance_interval
+        self._maintenance: asyncio.Task[None] | None = None
         self._bus = EventBus()
         self._engine: AsyncEngine | None = None
         self._writer: GroupCommitWriter | None = None
@@ -140,9 +147,27 @@ class Runtime:
             self._sagas.register_participant(participant)
         if self._recover:
             await self._sagas.recover()
+        if self._maintenance_interval:
+            self._maintenance = asyncio.create_task(self._maintain(), name="eva-maintenance")
+
+    async def _maintain(self) -> None:
+        # Housekeeping keeps wall-clock time whatever clock the runtime was
+        # given: heartbeats, passivation and the registry are about real
+        # liveness. The checks themselves read the runtime's clock.
+        actors = self.actors
+        while True:
+            await asyncio.sleep(self._maintenance_interval or 1.0)
+            actors.check_heartbeats()
+            await actors.passivate_idle()
+            with contextlib.suppress(EngineError):  # a busy database: next round
+                await actors.flush_registry()
 
     async def close(self) -> None:
         """Stop running sagas where they are (they resume on the next open) and close."""
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
+            self._maintenance = None
         if self._actors is not None:
             await self._actors.shutdown()
             await self._actors.flush_registry()

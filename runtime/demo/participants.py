@@ -12,7 +12,7 @@ effect was applied more than once, whatever key it came with.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,8 +94,10 @@ class DemoParticipant:
         clock: Clock,
         faults: Faults,
         rng: random.Random,
+        desk: Callable[[StepCall], Awaitable[None]] | None = None,
     ) -> None:
         self._name = name
+        self._desk = desk
         self._table = LEDGERS[name]
         self._writer = writer
         self._clock = clock
@@ -150,6 +152,8 @@ class DemoParticipant:
         if done is not None:
             return done
         await self._work(call.action)
+        if self._desk is not None:
+            await self._desk(call)
         result = {"service": self._name, "action": call.action, "ref": call.idempotency_key}
         if self._applied.get(call.idempotency_key) is None:
             await self._apply(call, "effect", result)

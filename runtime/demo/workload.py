@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.demo.actors import Crashes, build_actor_tree, desk_for
 from runtime.demo.participants import (
     SERVICES,
     DemoParticipant,
@@ -43,21 +44,32 @@ def demo_definitions() -> list[SagaDefinition]:
     return load_definitions(sagas_dir())
 
 
-def demo_participants(runtime: Runtime, faults: Faults, seed: int = 0) -> list[DemoParticipant]:
+def demo_participants(
+    runtime: Runtime, faults: Faults, seed: int = 0, *, with_actors: bool = False
+) -> list[DemoParticipant]:
     return [
         DemoParticipant(
-            name, runtime.writer, runtime.clock, faults, random.Random(f"{seed}/{name}")
+            name, runtime.writer, runtime.clock, faults, random.Random(f"{seed}/{name}"),
+            desk_for(runtime, name) if with_actors else None,
         )
         for name in SERVICES
     ]
 
 
-async def install_demo(runtime: Runtime, faults: Faults, seed: int = 0) -> list[DemoParticipant]:
-    """Register the demo's saga types and services on an open runtime (before `recover`)."""
+async def install_demo(
+    runtime: Runtime, faults: Faults, seed: int = 0, *, crash_rate: float = 0.0
+) -> list[DemoParticipant]:
+    """Register the demo's saga types, services and supervision tree on an open runtime
+    (before `recover`).
+
+    Args:
+        crash_rate: chance that an actor crashes on a message (its supervisor restarts it).
+    """
     for definition in demo_definitions():
         runtime.register(definition)
     await create_ledgers(runtime.engine)
-    participants = demo_participants(runtime, faults, seed)
+    await build_actor_tree(runtime, VENTURES, Crashes(crash_rate, seed))
+    participants = demo_participants(runtime, faults, seed, with_actors=True)
     for participant in participants:
         await participant.load(runtime.engine)
         runtime.register_participant(participant)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,29 @@ def test_bad_arguments_and_bad_databases_get_one_clear_line_not_a_traceback(
     assert "not an SQLite database" in result.stderr
     assert "Traceback" not in result.stderr
     assert notes.read_text() == "not a database\n" * 100
+
+
+def test_demo_runs_a_supervision_tree_of_the_prd_actor_types_through_injected_crashes(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "d.db"
+    result = eva("demo", "--db", str(db), "--sagas", "60", "--crash-rate", "0.05", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["lost"] == 0
+    assert summary["duplicate_effects"] == 0
+    with sqlite3.connect(db) as conn:
+        types = {row[0] for row in conn.execute("select actor_type from actors")}
+        restarts = conn.execute("select sum(restarts_count) from actors").fetchone()[0]
+        paths = {row[0] for row in conn.execute("select path from actors")}
+    assert types == {
+        "venture_orchestrator",
+        "validation_processor",
+        "compliance_checker",
+        "notification_dispatcher",
+        "backup_manager",
+        "metrics_collector",
+        "saga_coordinator",
+    }
+    assert "/ventures/acme/compliance-checker-2" in paths
+    assert restarts > 0

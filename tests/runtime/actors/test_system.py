@@ -348,3 +348,20 @@ async def test_the_message_monitor_keeps_a_bounded_ring_of_recent_messages() -> 
     assert system.recent[-1].recipient == "/c"
     assert system.recent[-1].message_type == "dict"
     await system.shutdown()
+
+
+async def test_a_supervisor_whose_decider_raises_escalates_instead_of_hanging(
+    system: ActorSystem,
+) -> None:
+    def broken(_: BaseException) -> Directive:
+        raise KeyError("no rule for this")
+
+    parent = await system.spawn(
+        Counter, "p", ActorType.VENTURE_ORCHESTRATOR, supervision=SupervisorSpec(decider=broken)
+    )
+    child = await system.spawn(Counter, "c", CHECKER, parent=parent)
+    with pytest.raises(ActorFailedError):
+        await child.ask({"op": "crash"})
+    # The escalation restarted the parent, and the child with it.
+    assert await child.ask({"op": "get"}) == 0
+    assert system.info(parent).restarts == 1
