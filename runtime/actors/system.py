@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -39,6 +40,8 @@ from runtime.store.journal import Journal
 from runtime.store.writer import GroupCommitWriter, Write
 
 log = logging.getLogger("eva.actors")
+
+_MESSAGE_TYPES = (BaseModel, dict)
 
 ROOT = ""
 """The path of the guardian above every top-level actor."""
@@ -154,8 +157,9 @@ class ActorSystem:
         self._top: dict[str, _Cell] = {}
         self._cells: dict[str, _Cell] = {}
         self._dirty: set[_Cell] = set()
-        self.recent: deque[RecentMessage] = deque(maxlen=recent)
-        """The last messages delivered, newest last (the live message monitor)."""
+        # The hot path appends a bare tuple (wall-clock time: the monitor shows
+        # when a message really went); `recent_messages` dresses it up.
+        self._recent: deque[tuple[float, str | None, str, Any, Priority]] = deque(maxlen=recent)
         self.dead_letter_counts: Counter[str] = Counter()
         """Dead letters by reason."""
         self.incidents: list[dict[str, Any]] = []
@@ -254,7 +258,7 @@ class ActorSystem:
         reply: asyncio.Future[Any] | None,
         sender: str | None,
     ) -> None:
-        if not isinstance(message, BaseModel | dict):
+        if type(message) is not dict and not isinstance(message, _MESSAGE_TYPES):
             raise InvalidMessageError(message)
         envelope = Envelope(message, priority, reply, sender)
         if cell.passivated and not cell.stopping:
@@ -267,9 +271,7 @@ class ActorSystem:
             if reply is not None and not reply.done():
                 reply.set_exception(ActorStoppedError(cell.path))
             return
-        self.recent.append(
-            RecentMessage(self._clock.now(), sender, cell.path, type(message).__name__, priority)
-        )
+        self._recent.append((time.time(), sender, cell.path, message, priority))
         if cell.mailbox.put_nowait(envelope):
             return
         if cell.mailbox.overflow is Overflow.REJECT:
@@ -293,7 +295,7 @@ class ActorSystem:
         return len(children)
 
     async def _deliver_waiting(self, cell: _Cell, message: Any, priority: Priority) -> None:
-        if not isinstance(message, BaseModel | dict):
+        if not isinstance(message, _MESSAGE_TYPES):
             raise InvalidMessageError(message)
         if cell.mailbox.full and cell.mailbox.overflow is Overflow.WAIT:
             await cell.mailbox.put(Envelope(message, priority))
@@ -523,6 +525,13 @@ class ActorSystem:
             await self.stop(cell.ref)
 
     # --- observing --------------------------------------------------------
+
+    def recent_messages(self) -> list[RecentMessage]:
+        """The last messages delivered, oldest first (the live message monitor)."""
+        return [
+            RecentMessage(at, sender, path, type(message).__name__, priority)
+            for at, sender, path, message, priority in self._recent
+        ]
 
     def tree(self) -> list[ActorInfo]:
         """Every live actor, parents before children, siblings in start order."""

@@ -97,24 +97,37 @@ async def build_actor_tree(runtime: Runtime, ventures: tuple[str, ...], crashes:
     system = runtime.actors
     existing = {info.path for info in system.tree()}
     if "/ventures" not in existing:
-        await system.spawn(lambda: Worker(crashes), "ventures", ActorType.VENTURE_ORCHESTRATOR,
-                           supervision=SupervisorSpec(Strategy.ONE_FOR_ONE,
-                                                      intensity=RestartIntensity(20, 60)))
+        await system.spawn(
+            lambda: Worker(crashes),
+            "ventures",
+            ActorType.VENTURE_ORCHESTRATOR,
+            supervision=SupervisorSpec(Strategy.ONE_FOR_ONE, intensity=RestartIntensity(20, 60)),
+        )
     if "/sagas" not in existing:
         await system.spawn(lambda: Worker(Crashes(0, 0)), "sagas", ActorType.SAGA_COORDINATOR)
     for venture in ventures:
         path = f"/ventures/{venture}"
         if path in existing:
             continue
-        await system.spawn(lambda: Worker(crashes), venture, ActorType.VENTURE_ORCHESTRATOR,
-                           parent="/ventures", venture=venture,
-                           supervision=SupervisorSpec(Strategy.REST_FOR_ONE,
-                                                      intensity=RestartIntensity(10, 60)))
+        await system.spawn(
+            lambda: Worker(crashes),
+            venture,
+            ActorType.VENTURE_ORCHESTRATOR,
+            parent="/ventures",
+            venture=venture,
+            supervision=SupervisorSpec(Strategy.REST_FOR_ONE, intensity=RestartIntensity(10, 60)),
+        )
         for name, actor_type in WORKERS:
-            await system.spawn(lambda: Worker(crashes), name, actor_type, parent=path,
-                               venture=venture)
-        await system.spawn(lambda: BackupManager(crashes), "backup-manager-1",
-                           ActorType.BACKUP_MANAGER, parent=path, venture=venture)
+            await system.spawn(
+                lambda: Worker(crashes), name, actor_type, parent=path, venture=venture
+            )
+        await system.spawn(
+            lambda: BackupManager(crashes),
+            "backup-manager-1",
+            ActorType.BACKUP_MANAGER,
+            parent=path,
+            venture=venture,
+        )
 
 
 def desk_for(runtime: Runtime, service: str) -> Callable[[StepCall], Awaitable[None]]:
@@ -126,10 +139,13 @@ def desk_for(runtime: Runtime, service: str) -> Callable[[StepCall], Awaitable[N
         venture = call.venture if call.venture else "acme"
         path = f"/ventures/{venture}/{desk}"
         try:
-            await runtime.actors.ref(path).ask({"service": service, "action": call.action,
-                                                "ref": call.idempotency_key}, timeout=1.0)
+            await runtime.actors.ref(path).ask(
+                {"service": service, "action": call.action, "ref": call.idempotency_key},
+                timeout=1.0,
+            )
             runtime.actors.ref(f"/ventures/{venture}/metrics-collector-1").tell(
-                {"service": service, "action": call.action})
+                {"service": service, "action": call.action}
+            )
         except ActorError as exc:
             raise StepError(f"{service}: {exc}", kind="transient", retryable=True) from exc
 

@@ -49,7 +49,11 @@ def demo_participants(
 ) -> list[DemoParticipant]:
     return [
         DemoParticipant(
-            name, runtime.writer, runtime.clock, faults, random.Random(f"{seed}/{name}"),
+            name,
+            runtime.writer,
+            runtime.clock,
+            faults,
+            random.Random(f"{seed}/{name}"),
             desk_for(runtime, name) if with_actors else None,
         )
         for name in SERVICES

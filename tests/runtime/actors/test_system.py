@@ -344,9 +344,13 @@ async def test_the_message_monitor_keeps_a_bounded_ring_of_recent_messages() -> 
     ref = await system.spawn(Counter, "c", CHECKER)
     for i in range(8):
         ref.tell({"n": i}, sender="/test")
-    assert len(system.recent) == 5
-    assert system.recent[-1].recipient == "/c"
-    assert system.recent[-1].message_type == "dict"
+    recent = system.recent_messages()
+    assert len(recent) == 5
+    assert (recent[-1].sender, recent[-1].recipient, recent[-1].message_type) == (
+        "/test",
+        "/c",
+        "dict",
+    )
     await system.shutdown()
 
 
