@@ -43,9 +43,6 @@ log = logging.getLogger("eva.actors")
 
 _MESSAGE_TYPES = (BaseModel, dict)
 
-ROOT = ""
-"""The path of the guardian above every top-level actor."""
-
 
 @dataclass(frozen=True, slots=True)
 class ActorInfo:
