@@ -55,10 +55,12 @@ class Mailbox:
     __slots__ = ("_queues", "_room", "_size", "_waiter", "capacity", "overflow")
 
     def __init__(self, capacity: int | None = None, overflow: Overflow = Overflow.WAIT) -> None:
-        self._queues: tuple[deque[Envelope], ...] = (deque(), deque(), deque(), deque())
+        # Queues are made on first use: most actors only ever see one priority,
+        # and ten thousand actors with five empty deques each weigh 37 MB.
+        self._queues: list[deque[Envelope] | None] = [None, None, None, None]
         self._size = 0
         self._waiter: asyncio.Future[None] | None = None
-        self._room: deque[asyncio.Future[None]] = deque()
+        self._room: deque[asyncio.Future[None]] | None = None
         self.capacity = capacity
         self.overflow = overflow
 
@@ -73,7 +75,10 @@ class Mailbox:
         """Queue the envelope; False (and nothing queued) if the mailbox is full."""
         if self.capacity is not None and self._size >= self.capacity:
             return False
-        self._queues[envelope.priority].append(envelope)
+        queue = self._queues[envelope.priority]
+        if queue is None:
+            queue = self._queues[envelope.priority] = deque()
+        queue.append(envelope)
         self._size += 1
         waiter = self._waiter
         if waiter is not None:
@@ -84,13 +89,18 @@ class Mailbox:
 
     def put_front(self, envelope: Envelope) -> None:
         """Queue the envelope ahead of everything (redelivery after a restart), even if full."""
-        self._queues[Priority.URGENT].appendleft(envelope)
+        queue = self._queues[Priority.URGENT]
+        if queue is None:
+            queue = self._queues[Priority.URGENT] = deque()
+        queue.appendleft(envelope)
         self._size += 1
 
     async def put(self, envelope: Envelope) -> None:
         """Queue the envelope, waiting for room in a full bounded mailbox."""
         while not self.put_nowait(envelope):
             room: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            if self._room is None:
+                self._room = deque()
             self._room.append(room)
             await room
 
@@ -123,8 +133,10 @@ class Mailbox:
 
     def drain(self) -> list[Envelope]:
         """Take every queued envelope (the actor is stopping)."""
-        taken = [e for queue in self._queues for e in queue]
+        taken = [e for queue in self._queues if queue for e in queue]
         for queue in self._queues:
+            if queue is None:
+                continue
             queue.clear()
         self._size = 0
         while self._room:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -146,6 +147,10 @@ class ActorSystem:
         recent: int = 1000,
         journal: Journal | None = None,
     ) -> None:
+        # The objects alive now (modules, definitions) live as long as the
+        # process: taking them out of the collector's sweeps keeps the full
+        # collections that message traffic triggers from walking them each time.
+        gc.freeze()
         self._clock = clock
         self._journal = journal
         self._writer = writer
@@ -514,7 +519,7 @@ class ActorSystem:
         if family.get(cell.name) is cell:
             del family[cell.name]
         self._cells.pop(cell.path, None)
-        self._dirty.add(cell)
+        self._touch(cell)
 
     async def shutdown(self) -> None:
         """Stop every actor, children first."""
@@ -579,8 +584,13 @@ class ActorSystem:
                     cell.responsive = False
                     self._publish(cell, "ActorUnresponsive", {"mailbox_depth": len(cell.mailbox)})
             cell.seen_processed = cell.processed
-            self._dirty.add(cell)
+            self._touch(cell)
         return missed
+
+    def _touch(self, cell: _Cell) -> None:
+        # Only a system with a store keeps changed rows (it flushes them each round).
+        if self._writer is not None:
+            self._dirty.add(cell)
 
     def registry_writes(self) -> list[Write]:
         """The actor rows changed since the last call (the PRD's Actor table)."""
@@ -631,7 +641,7 @@ class ActorSystem:
     def _set_status(self, cell: _Cell, status: ActorStatus) -> None:
         if cell.status is not status:
             cell.status = status
-            self._dirty.add(cell)
+            self._touch(cell)
             self._publish(cell, "ActorStatusChanged", {"status": status.value})
 
     def _publish(self, cell: _Cell, type_: str, data: dict[str, Any]) -> None:
