@@ -31,7 +31,9 @@ async def _demo(args: argparse.Namespace) -> DemoSummary:
         def progress(saga_id: str) -> None:
             print(f"started {saga_id}", flush=True)
 
-    async with Runtime(_database_url(args.db), seed=args.seed, recover=False) as runtime:
+    async with Runtime(
+        _database_url(args.db), seed=args.seed, recover=False, saga_coordinators=True
+    ) as runtime:
         await install_demo(runtime, faults, seed=args.seed, crash_rate=args.crash_rate)
         return await run_demo(
             runtime,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -69,6 +69,9 @@ class SagaService:
         self.runners: dict[str, SagaRunner] = {}
         self.quarantined: dict[str, IntegrityError] = {}
         """Sagas whose journal stream is broken: reported, never run."""
+        self.on_launch: list[Callable[[SagaRunner], None]] = []
+        """Called when a saga starts running here (the runtime adds its coordinator actor)."""
+        self.on_finish: list[Callable[[SagaRunner], None]] = []
         self.intake_paused = False
         self.intake_reason = ""
         self._next_id = 1
@@ -201,10 +204,14 @@ class SagaService:
         self.runners[runner.saga_id] = runner
         self._idle.clear()
         runner.start()
+        for hook in self.on_launch:
+            hook(runner)
 
     def _finished(self, runner: SagaRunner) -> None:
         if self.runners.get(runner.saga_id) is runner:
             del self.runners[runner.saga_id]
+        for hook in self.on_finish:
+            hook(runner)
         if runner.error is not None and self._bus.active:
             self._bus.publish(
                 RuntimeEvent(

@@ -10,6 +10,8 @@ import pytest
 
 from runtime import ActorStatus, ActorType, ManualClock, PersistentActor, Runtime
 from runtime.store.engine import sqlite_url
+from tests.conftest import Recorder, order_definition
+from tests.runtime.test_sagas import hold
 
 BACKUP = ActorType.BACKUP_MANAGER
 
@@ -105,3 +107,29 @@ async def test_the_registry_and_dead_letters_are_in_the_store_for_other_processe
     with sqlite3.connect(path) as conn:
         statuses = dict(conn.execute("select path, status from actors").fetchall())
     assert statuses["/ventures/checker-1"] == "inactive"
+
+
+async def test_each_running_saga_has_a_coordinator_actor_under_sagas(
+    tmp_path: Path, recorder: Recorder
+) -> None:
+    shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
+    entered, gate = hold(recorder, "check")
+    async with Runtime(
+        sqlite_url(tmp_path / "p.db"),
+        definitions=[order_definition()],
+        participants=[shop],
+        saga_coordinators=True,
+    ) as rt:
+        saga_id = await rt.start_saga("order", "acme")
+        await entered.wait()
+        assert rt.coordinators is not None
+        await rt.coordinators.settle()
+        coordinator = f"/sagas/saga-{saga_id}"
+        assert coordinator in {a.path for a in rt.actor_tree()}
+        answer = await rt.ask(coordinator, {"status": True})
+        assert answer["status"] == "running"
+        gate.set()
+        await rt.wait_for([saga_id])
+        assert rt.coordinators is not None
+        await rt.coordinators.settle()
+        assert coordinator not in {a.path for a in rt.actor_tree()}
