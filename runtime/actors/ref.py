@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 class ActorRef:
     """Talks to the actor at `path`; stays valid across restarts."""
 
-    __slots__ = ("_cell", "_system", "path")
+    __slots__ = ("_cell", "_deliver", "_system", "path")
 
     def __init__(self, system: ActorSystem, cell: _Cell) -> None:
         self._system = system
         self._cell = cell
+        self._deliver = system._deliver  # bound once: `tell` is the hot path
         self.path = cell.path
 
     def __repr__(self) -> str:
@@ -36,7 +37,7 @@ class ActorRef:
         Raises:
             InvalidMessageError: the message is neither a model nor a dict.
         """
-        self._system._deliver(self._cell, message, priority, None, sender)
+        self._deliver(self._cell, message, priority, None, sender)
 
     async def send(self, message: Any, priority: Priority = Priority.NORMAL) -> None:
         """Like `tell`, but waits for room in a full bounded mailbox (backpressure)."""

@@ -109,6 +109,8 @@ class _Cell:
         self.ref = ActorRef(system, self)
         self.task: asyncio.Task[None] | None = None
         self.stopping = False
+        self.interrupted = False
+        """Something other than mail needs the loop's attention (stop, restart, passivate)."""
         self.restart_request: BaseException | None = None
         self.restart_history: tuple[float, ...] = ()
         self.processed = 0
@@ -336,6 +338,7 @@ class ActorSystem:
                 idle.append(cell)
         for cell in idle:
             cell.passivating = True
+            cell.interrupted = True
             self._wake(cell)
             if cell.task is not None:
                 await asyncio.gather(cell.task, return_exceptions=True)
@@ -351,15 +354,19 @@ class ActorSystem:
 
     async def _run(self, cell: _Cell) -> None:
         mailbox = cell.mailbox
+        get = mailbox.get_nowait
         try:
             while True:
-                if cell.stopping or cell.passivating:
-                    break
-                if cell.restart_request is not None:
-                    error, cell.restart_request = cell.restart_request, None
-                    await self._restart(cell, error)
-                    continue
-                envelope = mailbox.get_nowait()
+                # One flag read per message; the rare controls sit behind it.
+                if cell.interrupted:
+                    cell.interrupted = False
+                    if cell.stopping or cell.passivating:
+                        break
+                    if cell.restart_request is not None:
+                        error, cell.restart_request = cell.restart_request, None
+                        await self._restart(cell, error)
+                        continue
+                envelope = get()
                 if envelope is None:
                     await mailbox.wait()
                     continue
@@ -421,6 +428,7 @@ class ActorSystem:
                 continue
             if decision.directive is Directive.STOP:
                 target.stopping = True
+                target.interrupted = True
                 self._wake(target)
             elif target is cell:
                 if envelope is not None and cell.redeliver:
@@ -428,6 +436,7 @@ class ActorSystem:
                 await self._restart(cell, error)
             else:
                 target.restart_request = error
+                target.interrupted = True
                 self._wake(target)
 
     async def _escalate(self, cell: _Cell, error: BaseException, decision: Decision) -> None:
@@ -436,6 +445,7 @@ class ActorSystem:
             # Past the guardian: the actor is given up on, and people are told.
             self._set_status(cell, ActorStatus.FAILED)
             cell.stopping = True
+            cell.interrupted = True
             self._wake(cell)
             incident = {
                 "trigger": "SAGA-003",
@@ -463,6 +473,7 @@ class ActorSystem:
         cell.actor = cell.factory()
         for child in list(cell.children.values()):
             child.restart_request = error
+            child.interrupted = True
             self._wake(child)
         self._publish(cell, "ActorRestarted", {"error": repr(error), "restarts": cell.restarts})
         await self._start(cell)
@@ -477,6 +488,7 @@ class ActorSystem:
         """
         cell = self._cell(target)
         cell.stopping = True
+        cell.interrupted = True
         self._wake(cell)
         if cell.task is not None and cell.task is not asyncio.current_task():
             await asyncio.gather(cell.task, return_exceptions=True)
@@ -485,6 +497,7 @@ class ActorSystem:
         """Restart an actor through its supervisor's machinery (fresh state)."""
         cell = self._cell(target)
         cell.restart_request = RuntimeError(reason)
+        cell.interrupted = True
         self._wake(cell)
 
     def _wake(self, cell: _Cell) -> None:
