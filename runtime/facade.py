@@ -348,10 +348,16 @@ class Runtime:
         return await self.actors.spawn(factory, name, ActorType(actor_type), **options)
 
     def tell(self, path: str, message: Any, priority: Priority = Priority.NORMAL) -> None:
-        self.actors.ref(path).tell(message, priority)
+        """Tell the actor at `path`; a message to nobody is dead-lettered, then refused.
+
+        Raises:
+            ActorNotFoundError: no actor lives at `path`.
+        """
+        self.actors.ref_or_dead_letter(path, message).tell(message, priority)
 
     async def ask(self, path: str, message: Any, timeout: float = 5.0) -> Any:
-        return await self.actors.ref(path).ask(message, timeout)
+        """Ask the actor at `path` (see `ActorRef.ask`)."""
+        return await self.actors.ref_or_dead_letter(path, message).ask(message, timeout)
 
     async def stop_actor(self, path: str) -> None:
         await self.actors.stop(path)

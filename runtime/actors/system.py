@@ -244,6 +244,18 @@ class ActorSystem:
             raise ActorNotFoundError(path)
         return cell
 
+    def ref_or_dead_letter(self, path: str, message: Any) -> ActorRef:
+        """The ref at `path`; if nobody lives there the message is dead-lettered first.
+
+        Raises:
+            ActorNotFoundError: no actor lives there.
+        """
+        cell = self._cells.get(path)
+        if cell is None:
+            self._dead_letter(path, Envelope(message), "unknown recipient")
+            raise ActorNotFoundError(path)
+        return cell.ref
+
     def ref(self, path: str) -> ActorRef:
         """The ref of the actor at `path`.
 

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from runtime import ActorStatus, ActorType, ManualClock, PersistentActor, Runtime
+from runtime import (
+    ActorNotFoundError,
+    ActorStatus,
+    ActorType,
+    ManualClock,
+    PersistentActor,
+    Runtime,
+)
 from runtime.store.engine import sqlite_url
 from tests.conftest import Recorder, order_definition
 from tests.runtime.test_sagas import hold
@@ -100,10 +107,14 @@ async def test_the_registry_and_dead_letters_are_in_the_store_for_other_processe
         stopped = await rt.spawn(Ledger, "gone", BACKUP)
         await rt.stop_actor("/gone")
         stopped.tell({"amount": 1})
+        with pytest.raises(ActorNotFoundError, match="no actor at /nobody"):
+            rt.tell("/nobody", {"hello": 1})
         letters = await rt.dead_letters(kind="message")
-        assert [(d.actor_path, d.reason, d.message_type) for d in letters] == [
-            ("/gone", "recipient stopped", "dict")
+        assert sorted((d.actor_path, d.reason, d.message_type) for d in letters) == [
+            ("/gone", "recipient stopped", "dict"),
+            ("/nobody", "unknown recipient", "dict"),
         ]
+        assert rt.actors.dead_letter_counts == {"recipient stopped": 1, "unknown recipient": 1}
     with sqlite3.connect(path) as conn:
         statuses = dict(conn.execute("select path, status from actors").fetchall())
     assert statuses["/ventures/checker-1"] == "inactive"
