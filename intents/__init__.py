@@ -1,3 +1,9 @@
-"""The command language: text to a typed command. Pure: no I/O, imports nothing of EVA's."""
+"""The command language: text to a typed command (INTENTS.md).
 
-__all__: list[str] = []
+Pure: no I/O, and nothing of EVA's other packages is imported here.
+"""
+
+from intents.commands import DESTRUCTIVE, Command
+from intents.normalize import normalize, split_confirmation, split_reason
+
+__all__ = ["DESTRUCTIVE", "Command", "normalize", "split_confirmation", "split_reason"]
