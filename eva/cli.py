@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from intents import evaluate, parse
 from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
 
 
@@ -59,9 +60,64 @@ def _print_summary(summary: DemoSummary) -> None:
     print(f"  duplicate effects {s.duplicate_effects}  lost {s.lost}")
 
 
+def _parse_command(args: argparse.Namespace) -> int:
+    if args.eval:
+        return _evaluate(Path(args.eval), args.json)
+    if args.text is None:
+        print("eva parse: give TEXT, - for standard input, or --eval FILE", file=sys.stderr)
+        return 2
+    lines = sys.stdin if args.text == "-" else [args.text]
+    for line in lines:
+        result = parse(line.rstrip("\n"))
+        if args.json:
+            print(json.dumps(result.as_json()), flush=True)
+        else:
+            slots = ", ".join(f"{k}={v!r}" for k, v in result.command.slots().items())
+            print(f"{result.command.intent}({slots})  confidence {result.confidence:.2f}")
+            if result.suggestions:
+                print("  did you mean: " + " / ".join(result.suggestions))
+    return 0
+
+
+def _evaluate(path: Path, as_json: bool) -> int:
+    try:
+        cases = [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
+    except (OSError, ValueError) as exc:
+        print(f"eva parse: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    result = evaluate(cases)
+    if as_json:
+        print(json.dumps(result.as_json()))
+        return 0
+    print(
+        f"{result.total} sentences: intent accuracy {result.intent_accuracy:.1%}, "
+        f"slot accuracy {result.slot_accuracy:.1%}"
+    )
+    for (expected, got), count in result.confusions.most_common(15):
+        print(f"  {count:4d}  {expected} -> {got}")
+    for text, want, found in result.misses[:40]:
+        print(f"  MISS {text!r}\n       want {want}\n       got  {found}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eva", description="EVA: operate sagas and actors.")
     commands = parser.add_subparsers(dest="command", required=True)
+    parse_cmd = commands.add_parser(
+        "parse",
+        help="parse a command into its intent and slots (no database)",
+        description="Parse TEXT (or each line of standard input with '-') into the intent "
+        "and slots of the command language; --eval scores a JSONL corpus.",
+    )
+    parse_cmd.add_argument("text", nargs="?", help="the command, or - to read lines")
+    parse_cmd.add_argument("--json", action="store_true", help="one JSON object per command")
+    parse_cmd.add_argument(
+        "--eval", metavar="FILE", help="a JSONL corpus (text, intent, slots) to score"
+    )
     demo = commands.add_parser(
         "demo",
         help="run the demo workload headless and print a summary",
@@ -110,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "parse":
+        try:
+            return _parse_command(args)
+        except BrokenPipeError:
+            return 1
     if args.command == "demo":
         for name in ("failure_rate", "timeout_rate", "crash_rate"):
             if not 0 <= getattr(args, name) <= 1:

@@ -4,6 +4,20 @@ Pure: no I/O, and nothing of EVA's other packages is imported here.
 """
 
 from intents.commands import DESTRUCTIVE, Command
+from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
+from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
 
-__all__ = ["DESTRUCTIVE", "Command", "normalize", "split_confirmation", "split_reason"]
+__all__ = [
+    "CONFIDENCE_FLOOR",
+    "DESTRUCTIVE",
+    "Command",
+    "Evaluation",
+    "ParseResult",
+    "evaluate",
+    "normalize",
+    "parse",
+    "split_confirmation",
+    "split_reason",
+    "suggest",
+]

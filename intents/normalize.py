@@ -159,7 +159,7 @@ def _read_number(tokens: list[str], start: int) -> tuple[int, int]:
 
 def normalize(text: str) -> str:
     """Lower case, no punctuation but hyphens, no filler, numbers as digits, slips mended."""
-    text = text.strip().lower().replace("’", "'")
+    text = text.strip().lower().replace("’", "'").replace("'", "")
     text = _WAKE.sub("", text)
     text = _PUNCTUATION.sub(" ", text)
     text = " ".join(text.split())

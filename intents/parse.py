@@ -1,0 +1,271 @@
+"""`parse`: any text to one typed command, its confidence, and suggestions when unsure."""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter
+from rapidfuzz import fuzz, process
+
+from intents import slots as s
+from intents.commands import Command, Unknown
+from intents.normalize import normalize, split_confirmation, split_reason
+from intents.templates import COMMON, EXAMPLES, RULES, SAGA, SAGA_CONTROLS, TARGET, VOCABULARY
+
+CONFIDENCE_FLOOR = 0.6
+"""Below this a parse is `unknown` (with suggestions), never a guess."""
+MAX_LENGTH = 2000
+"""Longer text is cut here: commands are a sentence or two."""
+
+_COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+_TYPE_STOP = {
+    "all",
+    "every",
+    "the",
+    "my",
+    "show",
+    "list",
+    "any",
+    "which",
+    "are",
+    "of",
+    "for",
+    "and",
+    "is",
+    "that",
+    "those",
+    "these",
+    "me",
+    "now",
+    "pause",
+    "resume",
+    "abort",
+    "cancel",
+    "stop",
+    "halt",
+    "hold",
+    "freeze",
+    "compensate",
+    "on",
+    "to",
+    "in",
+    "roll",
+    "back",
+    "undo",
+    "kill",
+    "force",
+    "compensation",
+    "restart",
+    "unpause",
+    "display",
+    "get",
+    "find",
+    "what",
+    "whats",
+    "how",
+    "many",
+    "give",
+    "a",
+    "an",
+    "new",
+    "start",
+    "launch",
+    "run",
+    "create",
+    "kick",
+    "off",
+    "begin",
+    "open",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParseResult:
+    """What a text means.
+
+    Attributes:
+        command: the intent with the slots that were said.
+        confidence: 0..1; below `CONFIDENCE_FLOOR` the command is `unknown`.
+        suggestions: up to 3 example commands close to the text (for `unknown`).
+        confirmed: the text ended with "!" (a typed confirmation).
+    """
+
+    command: Command
+    confidence: float
+    suggestions: tuple[str, ...] = field(default=())
+    confirmed: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        """The `eva parse --json` object (INTENTS.md)."""
+        out: dict[str, Any] = {
+            "intent": self.command.intent,
+            "slots": self.command.slots(),
+            "confidence": round(self.confidence, 3),
+        }
+        if self.command.intent == "unknown":
+            out["suggestions"] = list(self.suggestions)
+        if self.confirmed:
+            out["confirmed"] = True
+        return out
+
+
+def _clean(text: object) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        text = str(text)
+    text = text[:MAX_LENGTH]
+    return "".join(ch if unicodedata.category(ch)[0] != "C" or ch in "\t\n" else " " for ch in text)
+
+
+def _mend(text: str) -> tuple[str, int]:
+    """Typos mended towards the vocabulary; how many words were changed."""
+    words = text.split()
+    mended = 0
+    for i, word in enumerate(words):
+        if (
+            len(word) < 4
+            or word in VOCABULARY
+            or word in COMMON
+            or any(c.isdigit() for c in word)
+            or "-" in word
+        ):
+            continue
+        match = process.extractOne(word, VOCABULARY, scorer=fuzz.ratio, score_cutoff=80)
+        # A typo changes a letter or two, not the word's length much ("process"
+        # is not a misspelt "processor").
+        if match is not None and abs(len(match[0]) - len(word)) <= 1:
+            words[i] = match[0]
+            mended += 1
+    return " ".join(words), mended
+
+
+def parse(text: object, *, today_seconds: int | None = None) -> ParseResult:
+    """Parse any text into a command; never raises.
+
+    Args:
+        text: what was typed or heard (anything: it is made into text first).
+        today_seconds: seconds since local midnight, for "today" (default: now).
+    """
+    try:
+        return _parse(_clean(text), today_seconds)
+    except Exception:  # the contract: any text at all gets a result
+        return ParseResult(Unknown(), 0.0, tuple(suggest("")))
+
+
+def _parse(raw: str, today_seconds: int | None) -> ParseResult:
+    raw, confirmed = split_confirmation(raw)
+    raw, reason = split_reason(raw)
+    norm, mended = _mend(normalize(raw))
+    intent = next(
+        (
+            name
+            for name, pattern in RULES
+            if pattern.search(norm) and (name not in SAGA_CONTROLS or TARGET.search(norm))
+        ),
+        None,
+    )
+    if intent is None or not norm:
+        return ParseResult(Unknown(), 0.0, tuple(suggest(norm)), confirmed)
+    values = _slots(intent, norm, reason, today_seconds)
+    command = _COMMAND.validate_python({"intent": intent, **values})
+    confidence = max(0.0, 0.97 - 0.08 * mended)
+    if confidence < CONFIDENCE_FLOOR:
+        return ParseResult(Unknown(), confidence, tuple(suggest(norm)), confirmed)
+    return ParseResult(command, confidence, (), confirmed)
+
+
+def suggest(text: str, limit: int = 3) -> list[str]:
+    """Up to `limit` example commands closest to the text."""
+    if not text:
+        return [EXAMPLES["help"], EXAMPLES["list_sagas"], EXAMPLES["show_metrics"]][:limit]
+    found = process.extract(text, list(EXAMPLES.values()), scorer=fuzz.token_set_ratio, limit=limit)
+    return [example for example, score, _ in found if score >= 40]
+
+
+def _since(norm: str, today_seconds: int | None) -> int | None:
+    if re.search(r"\btoday\b", norm):
+        if today_seconds is None:
+            now = time.localtime()
+            today_seconds = s.seconds_since_midnight(now.tm_hour, now.tm_min, now.tm_sec)
+        return today_seconds
+    return s.since_seconds(norm)
+
+
+def _plural_type(norm: str) -> str | None:
+    """The saga type of a plural form: "all payment sagas" → payment."""
+    match = re.search(rf"(?P<words>(?:[a-z]+ )*?[a-z]+) {SAGA}\b", norm)
+    if match is None or re.search(r"\bsaga\b(?!s)", match.group(0)):
+        return None
+    words = [
+        w
+        for w in match.group("words").split()
+        if w not in _TYPE_STOP and not s.saga_status(w) and not w.isdigit()
+    ]
+    return s.snake(" ".join(words)) if words else None
+
+
+def _slots(intent: str, norm: str, reason: str | None, today: int | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if intent == "list_sagas":
+        out = {
+            "status": s.saga_status(norm),
+            "since_seconds": _since(norm, today),
+            "saga_type": _plural_type(norm),
+            "venture": s.venture(norm),
+            "limit": s.limit(norm),
+        }
+    elif intent in ("describe_saga", "approve_saga"):
+        out = {"saga": s.saga_reference(norm)}
+    elif intent == "start_saga":
+        match = re.search(rf"(?P<words>[a-z ]+?) {SAGA}\b", norm)
+        words = [w for w in (match.group("words").split() if match else []) if w not in _TYPE_STOP]
+        out = {"saga_type": s.snake(" ".join(words)) if words else None, "venture": s.venture(norm)}
+    elif intent in ("pause_saga", "resume_saga", "cancel_saga", "force_compensation"):
+        saga = s.saga_reference(norm)
+        out["saga"] = saga
+        if saga is None:
+            every = bool(re.search(r"\b(?:all|every|everything|everyone)\b", norm))
+            out["all"] = True if every else None
+            out["saga_type"] = _plural_type(norm)
+            out["status"] = s.saga_status(norm)
+    elif intent == "retry_step":
+        out = {"saga": s.saga_reference(norm), "step": s.step(norm)}
+    elif intent == "list_actors":
+        out = {"status": s.actor_status(norm), "actor_type": s.actor_type(norm)}
+    elif intent in ("restart_actor", "stop_actor"):
+        out = {"actor": s.actor_name(norm)}
+    elif intent == "list_dead_letters":
+        out = {
+            "since_seconds": _since(norm, today),
+            "actor": s.actor_name(norm),
+            "actor_type": s.actor_type(norm),
+        }
+    elif intent == "show_metrics":
+        metric, percentile = s.metric(norm)
+        out = {"metric": metric, "percentile": percentile, "since_seconds": _since(norm, today)}
+    elif intent == "list_incidents":
+        out = {"trigger": s.trigger(norm), "since_seconds": _since(norm, today)}
+    elif intent == "list_decisions":
+        out = {"saga": s.saga_reference(norm), "since_seconds": _since(norm, today)}
+    if reason and intent in _REASONED:
+        out["reason"] = reason
+    return {k: v for k, v in out.items() if v is not None}
+
+
+_REASONED = {
+    "pause_saga",
+    "resume_saga",
+    "cancel_saga",
+    "force_compensation",
+    "retry_step",
+    "approve_saga",
+    "pause_intake",
+    "resume_intake",
+    "restart_actor",
+    "stop_actor",
+}
