@@ -10,11 +10,14 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from intents import slots as s
 from intents.commands import Command, Unknown
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.templates import COMMON, EXAMPLES, RULES, SAGA, SAGA_CONTROLS, TARGET, VOCABULARY
+
+_TARGETS = sorted(VOCABULARY | COMMON | {"help", "open", "intake", "dead", "abort", "start"})
 
 CONFIDENCE_FLOOR = 0.6
 """Below this a parse is `unknown` (with suggestions), never a guess."""
@@ -23,6 +26,20 @@ MAX_LENGTH = 2000
 
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
 _TYPE_STOP = {
+    "most",
+    "recent",
+    "latest",
+    "newest",
+    "oldest",
+    "last",
+    "first",
+    "top",
+    "from",
+    "with",
+    "by",
+    "rollback",
+    "spin",
+    "up",
     "all",
     "every",
     "the",
@@ -128,20 +145,39 @@ def _mend(text: str) -> tuple[str, int]:
     mended = 0
     for i, word in enumerate(words):
         if (
-            len(word) < 4
+            len(word) < 3
             or word in VOCABULARY
             or word in COMMON
             or any(c.isdigit() for c in word)
             or "-" in word
         ):
             continue
-        match = process.extractOne(word, VOCABULARY, scorer=fuzz.ratio, score_cutoff=80)
-        # A typo changes a letter or two, not the word's length much ("process"
-        # is not a misspelt "processor").
-        if match is not None and abs(len(match[0]) - len(word)) <= 1:
-            words[i] = match[0]
+        replacement = _closest(word)
+        if replacement is not None:
+            words[i] = replacement
             mended += 1
     return " ".join(words), mended
+
+
+def _closest(word: str) -> str | None:
+    """The vocabulary word a typo most likely meant, or None.
+
+    A typo swaps, drops or adds a letter or two: it keeps the word's first
+    letter and about its length ("process" is not a misspelt "processor"). A
+    three-letter word is only mended by adding the letter it lost ("ded").
+    """
+    most = 1 if len(word) <= 6 else 2
+    candidates = process.extract(
+        word, _TARGETS, scorer=DamerauLevenshtein.distance, score_cutoff=most, limit=10
+    )
+    fitting = [
+        (distance, abs(len(target) - len(word)), target)
+        for target, distance, _ in candidates
+        if target[0] == word[0]
+        and abs(len(target) - len(word)) <= 1
+        and (len(word) > 3 or len(target) == 4)
+    ]
+    return min(fitting)[2] if fitting else None
 
 
 def parse(text: object, *, today_seconds: int | None = None) -> ParseResult:
@@ -171,7 +207,16 @@ def _parse(raw: str, today_seconds: int | None) -> ParseResult:
     )
     if intent is None or not norm:
         return ParseResult(Unknown(), 0.0, tuple(suggest(norm)), confirmed)
-    values = _slots(intent, norm, reason, today_seconds)
+    if intent in ("list_sagas", "describe_saga"):
+        # One saga named, no plural: its story; otherwise a table.
+        single = s.saga_reference(norm) is not None and not re.search(rf"\b{SAGA}s\b", norm)
+        if single:
+            intent = "describe_saga"
+        elif re.search(rf"\b{SAGA}\b", norm):
+            intent = "list_sagas"
+        else:  # "where is the nearest gas station": no saga in sight
+            return ParseResult(Unknown(), 0.0, tuple(suggest(norm)), confirmed)
+    values = _slots(intent, norm, reason, today_seconds, raw)
     command = _COMMAND.validate_python({"intent": intent, **values})
     confidence = max(0.0, 0.97 - 0.08 * mended)
     if confidence < CONFIDENCE_FLOOR:
@@ -198,8 +243,12 @@ def _since(norm: str, today_seconds: int | None) -> int | None:
 
 def _plural_type(norm: str) -> str | None:
     """The saga type of a plural form: "all payment sagas" → payment."""
+    norm = s.without_statuses(norm)
     match = re.search(rf"(?P<words>(?:[a-z]+ )*?[a-z]+) {SAGA}\b", norm)
-    if match is None or re.search(r"\bsaga\b(?!s)", match.group(0)):
+    if match is None or (
+        re.search(r"\bsaga\b(?!s)", match.group(0))
+        and not re.search(r"\b(?:every|each|any)\b", match.group("words"))
+    ):
         return None
     words = [
         w
@@ -209,7 +258,9 @@ def _plural_type(norm: str) -> str | None:
     return s.snake(" ".join(words)) if words else None
 
 
-def _slots(intent: str, norm: str, reason: str | None, today: int | None) -> dict[str, Any]:
+def _slots(
+    intent: str, norm: str, reason: str | None, today: int | None, raw: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if intent == "list_sagas":
         out = {
@@ -222,8 +273,11 @@ def _slots(intent: str, norm: str, reason: str | None, today: int | None) -> dic
     elif intent in ("describe_saga", "approve_saga"):
         out = {"saga": s.saga_reference(norm)}
     elif intent == "start_saga":
+        typed = re.search(r"\bof type (?P<name>[a-z_]+)", norm)
         match = re.search(rf"(?P<words>[a-z ]+?) {SAGA}\b", norm)
         words = [w for w in (match.group("words").split() if match else []) if w not in _TYPE_STOP]
+        if typed:
+            words = [typed.group("name")]
         out = {"saga_type": s.snake(" ".join(words)) if words else None, "venture": s.venture(norm)}
     elif intent in ("pause_saga", "resume_saga", "cancel_saga", "force_compensation"):
         saga = s.saga_reference(norm)
@@ -234,16 +288,21 @@ def _slots(intent: str, norm: str, reason: str | None, today: int | None) -> dic
             out["saga_type"] = _plural_type(norm)
             out["status"] = s.saga_status(norm)
     elif intent == "retry_step":
-        out = {"saga": s.saga_reference(norm), "step": s.step(norm)}
+        camel = re.search(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+\b", raw)
+        out = {
+            "saga": s.saga_reference(norm),
+            "step": s.snake(camel.group(0)) if camel else s.step(norm),
+        }
     elif intent == "list_actors":
         out = {"status": s.actor_status(norm), "actor_type": s.actor_type(norm)}
     elif intent in ("restart_actor", "stop_actor"):
         out = {"actor": s.actor_name(norm)}
     elif intent == "list_dead_letters":
+        actor = s.actor_name(norm)
         out = {
             "since_seconds": _since(norm, today),
-            "actor": s.actor_name(norm),
-            "actor_type": s.actor_type(norm),
+            "actor": actor,
+            "actor_type": None if actor else s.actor_type(norm),
         }
     elif intent == "show_metrics":
         metric, percentile = s.metric(norm)

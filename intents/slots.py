@@ -66,6 +66,7 @@ _LIMIT = re.compile(
     r"\b(?:top|last|first|latest|newest|recent)\s+(?P<n>\d+)\s+"
     r"(?:\w+\s+)?(?:sagas?|ones|results|rows|items|entries)\b"
     r"|\b(?:top|limit(?: to)?)\s+(?P<m>\d+)\b"
+    r"|\b(?P<k>\d+)\s+(?:most recent|most recently|latest|newest|last)\b"
 )
 
 
@@ -74,12 +75,15 @@ def limit(text: str) -> int | None:
     match = _LIMIT.search(text)
     if match is None:
         return None
-    return int(match.group("n") or match.group("m"))
+    return int(match.group("n") or match.group("m") or match.group("k"))
 
 
 _PRONOUN = re.compile(r"\b(?:it|that one|the last one|this saga|that saga|this one)\b")
 _SAGA_ID = re.compile(r"\bsaga\s+(?:number\s+|id\s+|#\s*)?(?P<id>[0-9a-f]*\d[0-9a-f]*)\b")
-_SAGA_NAME = re.compile(r"\bthe\s+(?P<name>[a-z][a-z ]*?)\s+saga\b")
+_SAGA_NAME = re.compile(
+    r"\bthe\s+(?P<name>(?:(?!the\b|of\b|on\b|step\b)[a-z]+ ){0,2}?"
+    r"(?!the\b|of\b|on\b|step\b)[a-z]+)\s+saga\b"
+)
 
 
 def saga_reference(text: str) -> str | None:
@@ -93,7 +97,16 @@ def saga_reference(text: str) -> str | None:
         return snake(match.group("name"))
     if _PRONOUN.search(text):
         return "@last"
-    return None
+    match = _BARE_ID.search(text)
+    return match.group("id") if match else None
+
+
+# "pause 42": a control verb and an id with no "saga" between them.
+_BARE_ID = re.compile(
+    r"\b(?:pause|stop|halt|hold|freeze|resume|unpause|abort|cancel|kill|undo|compensate|"
+    r"approve|describe|retry)\s+(?:sagas?\s+)?(?:#\s*)?(?P<id>\d[0-9a-f]*)\b"
+    r"(?!\s*(?:hours?|minutes?|days?))"
+)
 
 
 def snake(words: str) -> str:
@@ -103,22 +116,18 @@ def snake(words: str) -> str:
     return "_".join(spaced.lower().replace("-", " ").split())
 
 
-_ACTOR_NAME = re.compile(r"\b(?P<name>[a-z]+(?:[ -][a-z]+)*)[ -](?P<n>\d+)\b")
+_ACTOR_NAME = re.compile(
+    r"\b(?P<name>[a-z]+[ -](?:checker|collector|dispatcher|processor|orchestrator|manager|"
+    r"coordinator|validator|notifier|worker)|[a-z]+-[a-z]+)[ -](?P<n>\d+)\b"
+)
 
 
 def actor_name(text: str) -> str | None:
     """An actor as said: "compliance checker 2" → compliance-checker-2."""
-    match = _ACTOR_NAME.search(text.removeprefix("actor ").replace("actor ", " "))
+    match = _ACTOR_NAME.search(text)
     if match is None:
         return None
-    words = [
-        w
-        for w in match.group("name").replace("-", " ").split()
-        if w not in {"the", "actor", "restart", "stop", "kill", "please"}
-    ]
-    if not words:
-        return None
-    return "-".join([*words, match.group("n")])
+    return "-".join([*match.group("name").replace("-", " ").split(), match.group("n")])
 
 
 ACTOR_TYPES = {
@@ -136,7 +145,7 @@ def actor_type(text: str) -> str | None:
     """An actor type, plural and spaced forms included: "notification dispatchers"
     → notification_dispatcher."""
     for name, spoken in ACTOR_TYPES.items():
-        for phrase in (name.replace("_", " "), *spoken):
+        for phrase in (name, name.replace("_", " "), *spoken):
             if re.search(rf"\b{phrase}s?\b", text):
                 return name
     return None
@@ -166,6 +175,14 @@ _ACTOR_STATUSES = {
     "failed": ("failed", "broken", "crashed", "down", "dead", "failing"),
     "recovering": ("restarting", "recovering"),
 }
+
+
+def without_statuses(text: str) -> str:
+    """The text with every saga status phrase taken out."""
+    for words in _SAGA_STATUSES.values():
+        for word in sorted(words, key=len, reverse=True):
+            text = re.sub(rf"\b{word}\b", " ", text)
+    return " ".join(text.split())
 
 
 def saga_status(text: str) -> str | None:
@@ -233,7 +250,9 @@ def trigger(text: str) -> str | None:
 
 def venture(text: str) -> str | None:
     """ "for venture Acme" → acme."""
-    match = re.search(r"\bventure\s+(?P<name>[a-z][a-z0-9_-]*)", text)
+    match = re.search(
+        r"\bventure\s+(?!onboarding\b|orchestrators?\b)(?P<name>[a-z][a-z0-9_-]*)", text
+    )
     return match.group("name") if match else None
 
 

@@ -90,60 +90,70 @@ SAGA_CONTROLS = frozenset(
     {"retry_step", "force_compensation", "cancel_saga", "approve_saga", "resume_saga", "pause_saga"}
 )
 
+ACTOR_SHAPED = (
+    r"(?:\b[a-z]+-[a-z]+-\d+\b|\b[a-z]+ (?:checker|collector|dispatcher|processor|"
+    r"orchestrator|manager|coordinator|validator|notifier|worker) \d+\b)"
+)
+"""An actor's name: words and a number (compliance-checker-2, "metrics collector 1")."""
+
 RULES: list[tuple[str, re.Pattern[str]]] = [
     (name, re.compile(pattern))
     for name, pattern in (
         (
             "help",
-            r"^(?:help|help me|what can you do|what can i (?:say|ask)|what do you do|"
-            r"commands|list commands|show commands|how do i use (?:you|this|eva)|"
-            r"what commands .*|how does this work|usage)$",
+            r"^(?:i need |show |get |give me |)help(?: me)?(?: out)?$|"
+            r"^what can i (?:say|ask|tell)\b|^what can you do\b|\bwhat do you (?:do|understand)\b|"
+            r"\bexamples?\b|\bwhat are my options\b|\bwhat you can do\b|"
+            r"^(?:list |show )?commands$|\bhow do i use (?:you|this|eva)\b|"
+            r"^what commands\b|\bhow does this work\b|^usage$",
         ),
         (
             "resume_intake",
             rf"\b(?:resume|reopen|re-open|open|unpause|un-pause|restart|allow|"
             rf"start accepting|accept|let|turn on|enable|continue)\b.*\b{INTAKE}\b"
-            rf"|\b{INTAKE}\b.*\b(?:back on|open again|resume)\b",
+            rf"|\b{INTAKE}\b.*\b(?:back on|open again|resume)\b"
+            r"|\b(?:start|begin|resume) (?:accepting|taking|admitting|letting in)\b",
         ),
         (
             "pause_intake",
             rf"\b(?:stop|pause|halt|freeze|block|suspend|close|no more|hold|"
             rf"reject|refuse|turn off|disable|dont|do not|quit)\b.*\b{INTAKE}\b"
-            rf"|\b{INTAKE}\b.*\b(?:off|stop|paused|closed|pause)\b",
+            rf"|\b{INTAKE}\b.*\b(?:off|stop|paused|closed|pause)\b"
+            r"|\bstop (?:accepting|taking|admitting|letting in)\b",
+        ),
+        (
+            "check_consistency",
+            r"\b(?:run|do|start|perform|kick off|trigger|execute|launch|verify|validate|"
+            r"audit)\b.*\bconsisten(?:cy|t)\b|\bcheck\b.*\bfor consistency\b|"
+            r"\bconsistency (?:check|validation|validator|"
+            r"audit|scan)\b|\bcheck (?:the |for )?consistency\b|"
+            r"\b(?:is|are) (?:everything|things|the data|sagas|we|the store) consistent\b",
+        ),
+        (
+            "list_incidents",
+            r"\b(?:incidents?|triggers?|firings?|fired|recursion|alerts|storms?|"
+            r"remediations?|saga-00\d)\b",
+        ),
+        (
+            "list_decisions",
+            r"\b(?:decisions?|decided|decision log|audit log|audit trail|my rulings?)\b",
+        ),
+        (
+            "list_dead_letters",
+            r"\b(?:dead[ -]letters?|dead[ -]lettered|undeliverable|dlq|undelivered|"
+            r"(?:could|can) ?not be delivered|not delivered|failed deliveries)\b",
         ),
         (
             "restart_actor",
             rf"\b(?:restart|reboot|bounce|revive|respawn|relaunch|kick)\b.*"
-            rf"(?:\b{ACTOR_NOUN}\b|\b[a-z]+-[a-z]+-\d+\b|\b[a-z]+ [a-z]+ \d+\b)",
+            rf"(?:\b{ACTOR_NOUN}\b|{ACTOR_SHAPED})",
         ),
         (
             "stop_actor",
             rf"\b(?:stop|kill|terminate|shut down|shutdown|halt)\b.*"
-            rf"(?:\b{ACTOR_NOUN}\b|\b[a-z]+-[a-z]+-\d+\b|\b[a-z]+ [a-z]+ \d+\b)",
+            rf"(?:\b{ACTOR_NOUN}\b|{ACTOR_SHAPED})",
         ),
-        (
-            "list_incidents",
-            r"\b(?:incidents?|triggers?|firings?|fired|recursion|alerts?|"
-            r"saga-00\d)\b",
-        ),
-        (
-            "list_decisions",
-            r"\b(?:decisions?|decided|decision log|audit log|audit trail|"
-            r"my rulings?)\b",
-        ),
-        (
-            "list_dead_letters",
-            r"\b(?:dead[ -]letters?|dead[ -]lettered|undeliverable|dlq|"
-            r"undelivered)\b",
-        ),
-        (
-            "check_consistency",
-            r"\b(?:run|do|start|perform|kick off|trigger|execute|launch)\b"
-            r".*\bconsistency\b|\bconsistency (?:check|validation|validator|"
-            r"audit|scan)\b|\bcheck (?:the )?consistency\b|"
-            r"\b(?:is|are) (?:everything|things|the data|sagas) consistent\b|"
-            r"\bvalidate consistency\b",
-        ),
+        ("list_actors", rf"\b{ACTOR_NOUN}\b"),
         (
             "show_metrics",
             r"\b(?:metrics?|latency|latencies|throughput|success rate|"
@@ -151,17 +161,16 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
             r"percentile|tps|how fast|response times?|sagas per second|"
             r"stats|statistics|kpis?)\b",
         ),
-        ("list_actors", rf"\b{ACTOR_NOUN}\b"),
         ("retry_step", r"\b(?:retry|rerun|re-run|redo|re-try|try again|run again)\b"),
         (
             "force_compensation",
-            r"\b(?:compensate|compensation|compensations|"
-            r"force (?:a )?roll ?back|force (?:a )?rollback|force undo)\b",
+            r"\b(?:compensate|force (?:the )?compensations?|force (?:a )?roll ?back|"
+            r"force (?:a )?rollback|force undo|(?:run|trigger|start|do|kick off|execute) "
+            r"(?:the |its )?compensations?|compensation on)\b",
         ),
         (
             "cancel_saga",
-            r"\b(?:roll ?back|rollback|undo|abort|cancel|kill|terminate|scrap|"
-            r"revert)\b",
+            r"\b(?:roll ?back|rollback|undo|abort|cancel|kill|terminate|scrap|revert)\b",
         ),
         (
             "approve_saga",
@@ -179,9 +188,9 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         (
             "describe_saga",
             r"\b(?:what happened to|whats happening with|describe|details|"
-            r"detail|status of|tell me about|explain|how is|hows|what about|"
-            r"where is|what is going on with|whats going on with|inspect|"
-            r"look at|show me)\b",
+            r"detail|status of|tell me (?:more )?about|explain|how is|hows|what about|"
+            r"where is|what is going on with|whats going on with|inspect|story|"
+            r"how far|what went wrong|why did)\b",
         ),
         (
             "list_sagas",
@@ -190,6 +199,7 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         ),
     )
 ]
+"""Tried in order; the first that matches names the intent."""
 
 EXAMPLES = {
     "list_sagas": "show saga failures in the last 24 hours",
@@ -225,6 +235,9 @@ _EVERYDAY = (
     "last past previous next first top new old right wrong good bad going happened "
     "happening here back again still ever need want like know see look find list kind sort "
     "type types rate"
+    " recent latest newest oldest most least timing timings health story journal example"
+    " examples steps messages message alert alerts doing doings station market stock weather"
+    " nearest where time times slow fast"
 )
 COMMON = frozenset(_EVERYDAY.split())
 """Everyday words: never mended towards the vocabulary."""
