@@ -12,6 +12,7 @@ from runtime.actors.ref import ActorRef
 from runtime.actors.supervision import Directive, RestartIntensity, Strategy, SupervisorSpec
 from runtime.actors.system import ActorInfo, ActorSystem, RecentMessage
 from runtime.clock import Clock, ManualClock, SystemClock
+from runtime.decisions import Decision, DecisionLog
 from runtime.demo import DemoSummary, Faults, demo_definitions, install_demo, run_demo
 from runtime.errors import (
     ActorError,
@@ -67,6 +68,8 @@ __all__ = [
     "ConcurrencyError",
     "DatabaseBusyError",
     "DeadLetter",
+    "Decision",
+    "DecisionLog",
     "DefinitionError",
     "DemoSummary",
     "Directive",

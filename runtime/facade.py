@@ -19,6 +19,7 @@ from runtime.actors.ref import ActorRef
 from runtime.actors.system import ActorInfo, ActorSystem
 from runtime.clock import Clock, SystemClock
 from runtime.coordinators import Coordinators
+from runtime.decisions import DecisionLog
 from runtime.errors import EngineError, RuntimeClosedError
 from runtime.events import EventBus, Subscription
 from runtime.sagas.definition import SagaDefinition, load_definitions
@@ -99,6 +100,7 @@ class Runtime:
         self._reader: SqliteThread | None = None
         self._sagas: SagaService | None = None
         self._actors: ActorSystem | None = None
+        self._decisions: DecisionLog | None = None
 
     # --- lifecycle --------------------------------------------------------
 
@@ -144,6 +146,7 @@ class Runtime:
             engine, self._writer, self._journal, self.clock, self._bus, self._rng
         )
         await self._sagas.open()
+        self._decisions = DecisionLog(engine, self._writer, self._journal, self.clock)
         self._actors = ActorSystem(
             self.clock, writer=self._writer, bus=self._bus, journal=self._journal
         )
@@ -195,6 +198,7 @@ class Runtime:
             await self._engine.dispose()
         self._engine = self._writer = self._journal = self._sagas = self._reader = None
         self._actors = None
+        self._decisions = None
 
     @property
     def sagas(self) -> SagaService:
@@ -322,6 +326,15 @@ class Runtime:
     async def resume_intake(self, reason: str = "") -> int:
         """Start accepting sagas again; returns how many pending sagas started."""
         return await self.sagas.set_intake(False, reason)
+
+    # --- the Chairman decision log ---------------------------------------
+
+    @property
+    def decisions(self) -> DecisionLog:
+        """The hash-chained log of every executed Chairman command."""
+        if self._decisions is None:
+            raise RuntimeClosedError()
+        return self._decisions
 
     # --- actors -----------------------------------------------------------
 
