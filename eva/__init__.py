@@ -1,6 +1,9 @@
-"""EVA the assistant: the command line now; conversation, voice and runbooks to come.
+"""EVA the assistant: commands in words become runtime calls, decision records and replies.
 
 May import `intents`, `runtime`, `runtime.errors` and `runtime.events`; never `tui`.
 """
 
-__all__: list[str] = []
+from eva.assistant import Assistant
+from eva.replies import Reply
+
+__all__ = ["Assistant", "Reply"]

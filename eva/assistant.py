@@ -1,0 +1,435 @@
+"""The assistant: a command in words becomes a runtime call, a decision record and a reply."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from eva.replies import (
+    Reply,
+    describe_saga,
+    describe_sagas,
+    plural,
+    saga_rows,
+    step_rows,
+    window_words,
+)
+from intents import DESTRUCTIVE, ParseResult, parse
+from runtime import FAILURE_STATUSES, EngineError, Runtime
+
+_YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
+_NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
+_ACTIVE = ["pending", "running", "paused", "waiting_approval", "compensating"]
+_CONTROLS = {"pause_saga", "resume_saga", "cancel_saga", "force_compensation"}
+_VERBS = {
+    "pause_saga": "Pause",
+    "resume_saga": "Resume",
+    "cancel_saga": "Abort",
+    "force_compensation": "Force compensation on",
+}
+
+
+class _ClarifyError(Exception):
+    """The command needs more from the Chairman: the message says what."""
+
+
+@dataclass
+class _Pending:
+    parsed: ParseResult
+    text: str
+    targets: list[str]
+
+
+class Assistant:
+    """Handles the Chairman's commands against one runtime, keeping the conversation.
+
+    Args:
+        runtime: an open `Runtime`.
+        who: whose decisions these are, for the log.
+        assume_yes: execute destructive commands without asking (runbooks with --yes).
+    """
+
+    def __init__(
+        self, runtime: Runtime, *, who: str = "chairman", assume_yes: bool = False
+    ) -> None:
+        self.runtime = runtime
+        self.who = who
+        self.assume_yes = assume_yes
+        self.last_saga: str | None = None
+        self.pending: _Pending | None = None
+
+    async def handle(self, text: str, *, transcript_confidence: float | None = None) -> Reply:
+        """Answer one command (or the yes/no to a pending confirmation); never raises."""
+        try:
+            return await self._handle(text, transcript_confidence)
+        except _ClarifyError as question:
+            return Reply(str(question), "clarify", ok=False)
+        except EngineError as exc:
+            return Reply(str(exc)[:1].upper() + str(exc)[1:], "error", ok=False)
+
+    async def _handle(self, text: str, confidence: float | None) -> Reply:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            if _YES.match(text):
+                return await self._execute(
+                    pending.parsed, pending.text, pending.targets, "confirmed", confidence
+                )
+            if _NO.match(text):
+                return Reply("Cancelled; nothing was changed.", pending.parsed.command.intent)
+        parsed = parse(text)
+        command = parsed.command
+        intent = command.intent
+        if intent == "unknown":
+            hint = "; ".join(f'"{s}"' for s in parsed.suggestions) or '"help"'
+            return Reply(
+                f"I didn't understand that. Try {hint}.",
+                "unknown",
+                ok=False,
+                data={"suggestions": list(parsed.suggestions)},
+            )
+        slots = command.slots()
+        if intent in _CONTROLS or intent in (
+            "retry_step",
+            "approve_saga",
+            "pause_intake",
+            "resume_intake",
+            "restart_actor",
+            "stop_actor",
+            "start_saga",
+        ):
+            targets = await self._targets(intent, slots)
+            bulk = intent in _CONTROLS and "saga" not in slots
+            if (intent in DESTRUCTIVE or bulk) and not (parsed.confirmed or self.assume_yes):
+                self.pending = _Pending(parsed, text, targets)
+                return Reply(
+                    await self._readback(intent, slots, targets),
+                    intent,
+                    awaiting_confirmation=True,
+                    data={"targets": targets},
+                )
+            how = (
+                "typed !"
+                if parsed.confirmed
+                else ("runbook --yes" if self.assume_yes else "not needed")
+            )
+            return await self._execute(parsed, text, targets, how, confidence)
+        return await self._query(intent, slots)
+
+    # --- resolving references ---------------------------------------------
+
+    async def _saga(self, said: str) -> str:
+        if said == "@last":
+            if self.last_saga is None:
+                raise _ClarifyError("Which saga? I have none in mind yet; say its number.")
+            return self.last_saga
+        try:
+            await self.runtime.get_saga(said)
+            return said
+        except EngineError:
+            pass
+        kind = self._saga_type(said)
+        if kind is not None:
+            live = await self.runtime.query_sagas(status=_ACTIVE, saga_type=kind)
+            if len(live) == 1:
+                return live[0].saga_id
+            if live:
+                ids = ", ".join(s.saga_id for s in live[:5])
+                raise _ClarifyError(
+                    f"Which {kind} saga? {plural(len(live), 'is')} in flight: {ids}."
+                )
+        raise _ClarifyError(f'I know no saga {said!r}; say "list sagas" to see them.')
+
+    def _saga_type(self, said: str) -> str | None:
+        types = self.runtime.saga_types
+        if said in types:
+            return said
+        prefixed = [t for t in types if t.startswith(said)]
+        return prefixed[0] if len(prefixed) == 1 else None
+
+    async def _targets(self, intent: str, slots: dict[str, Any]) -> list[str]:
+        if "saga" in slots:
+            saga_id = await self._saga(slots["saga"])
+            self.last_saga = saga_id
+            return [saga_id]
+        if intent in _CONTROLS:
+            kind = slots.get("saga_type")
+            saga_type = self._saga_type(kind) if kind else None
+            if kind and saga_type is None:
+                raise _ClarifyError(
+                    f"I know no saga type {kind!r}; the types are "
+                    f"{', '.join(self.runtime.saga_types)}."
+                )
+            status = slots.get("status")
+            statuses = (
+                list(FAILURE_STATUSES) if status == "failed" else [status] if status else _ACTIVE
+            )
+            found = await self.runtime.query_sagas(status=statuses, saga_type=saga_type)
+            return [s.saga_id for s in found]
+        if intent in ("retry_step", "approve_saga"):
+            if self.last_saga is None:
+                raise _ClarifyError("Which saga? Say its number.")
+            return [self.last_saga]
+        return []
+
+    async def _readback(self, intent: str, slots: dict[str, Any], targets: list[str]) -> str:
+        if intent in _CONTROLS and "saga" in slots:
+            state = await self.runtime.get_saga(targets[0])
+            done = [s for s in state.steps if s.status.value == "completed"]
+            text = (
+                f"{_VERBS[intent]} saga {state.saga_id}, {state.saga_type}"
+                f"{' for venture ' + state.venture if state.venture else ''}"
+            )
+            if intent in ("cancel_saga", "force_compensation"):
+                text += f": {plural(len(done), 'completed step')} will be undone"
+            return text + ". Confirm?"
+        if intent in _CONTROLS:
+            return f"{_VERBS[intent]} {plural(len(targets), 'saga')}. Confirm?"
+        if intent == "pause_intake":
+            return "Stop accepting new sagas; in-flight sagas will finish. Confirm?"
+        if intent == "stop_actor":
+            return f"Stop actor {slots.get('actor')}. Confirm?"
+        return "Confirm?"
+
+    # --- acting -------------------------------------------------------------
+
+    async def _execute(
+        self,
+        parsed: ParseResult,
+        text: str,
+        targets: list[str],
+        confirmation: str,
+        confidence: float | None,
+    ) -> Reply:
+        command = parsed.command
+        intent, slots = command.intent, command.slots()
+        reason = str(slots.get("reason", ""))
+        call = f"{intent}({', '.join(targets) or ', '.join(f'{k}={v}' for k, v in slots.items())})"
+        decision = await self.runtime.decisions.record(
+            intent=intent,
+            slots=slots,
+            text=text,
+            call=call,
+            saga_id=targets[0] if len(targets) == 1 else None,
+            who=self.who,
+            confirmation=confirmation,
+            reasoning=reason,
+            transcript=text if confidence is not None else None,
+            transcript_confidence=confidence,
+        )
+        try:
+            reply = await self._act(intent, slots, targets, reason)
+        except (EngineError, _ClarifyError) as exc:
+            await self.runtime.decisions.settle(decision, f"refused: {exc}")
+            return Reply(str(exc)[:1].upper() + str(exc)[1:], intent, ok=False)
+        await self.runtime.decisions.settle(decision, reply.text)
+        return reply
+
+    async def _act(
+        self, intent: str, slots: dict[str, Any], targets: list[str], reason: str
+    ) -> Reply:
+        rt = self.runtime
+        if intent in _CONTROLS:
+            action = {
+                "pause_saga": rt.pause_saga,
+                "resume_saga": rt.resume_saga,
+                "cancel_saga": rt.cancel_saga,
+                "force_compensation": rt.force_compensation,
+            }[intent]
+            done, refused = [], []
+            for saga_id in targets:
+                try:
+                    state = await action(saga_id, reason)
+                    done.append((saga_id, state.status.value))
+                except EngineError as exc:
+                    refused.append((saga_id, str(exc)))
+            if len(targets) == 1 and refused:
+                raise _ClarifyError(refused[0][1][:1].upper() + refused[0][1][1:])
+            if len(targets) == 1:
+                return Reply(
+                    f"Saga {done[0][0]} is now {done[0][1].replace('_', ' ')}.",
+                    intent,
+                    data={"saga": done[0][0], "status": done[0][1]},
+                )
+            text = f"Done for {plural(len(done), 'saga')}"
+            text += f"; {len(refused)} refused." if refused else "."
+            return Reply(
+                text,
+                intent,
+                rows=[{"saga": s, "status": st} for s, st in done],
+                data={"done": len(done), "refused": len(refused)},
+            )
+        if intent == "retry_step":
+            state = await rt.retry_step(targets[0], slots.get("step"), reason)
+            return Reply(f"Retrying saga {state.saga_id}; it is {state.status.value}.", intent)
+        if intent == "approve_saga":
+            state = await rt.approve_saga(targets[0], reason)
+            return Reply(f"Saga {state.saga_id} approved; it continues.", intent)
+        if intent == "pause_intake":
+            await rt.pause_intake(reason)
+            return Reply("Intake paused: new sagas wait as pending.", intent)
+        if intent == "resume_intake":
+            started = await rt.resume_intake(reason)
+            return Reply(f"Intake open again; {plural(started, 'pending saga')} started.", intent)
+        if intent == "restart_actor":
+            await rt.restart_actor(_actor_path(rt, slots.get("actor")), reason or "Chairman")
+            return Reply(f"Restarting actor {slots.get('actor')}.", intent)
+        if intent == "stop_actor":
+            await rt.stop_actor(_actor_path(rt, slots.get("actor")))
+            return Reply(f"Actor {slots.get('actor')} stopped.", intent)
+        if intent == "start_saga":
+            kind = self._saga_type(str(slots.get("saga_type", "")))
+            if kind is None:
+                raise _ClarifyError(f"Start which saga type? {', '.join(rt.saga_types)}.")
+            saga_id = await rt.start_saga(kind, str(slots.get("venture", "")))
+            self.last_saga = saga_id
+            return Reply(f"Started saga {saga_id}, {kind}.", intent, data={"saga": saga_id})
+        raise _ClarifyError(f"I can't do {intent} yet.")
+
+    # --- answering ----------------------------------------------------------
+
+    async def _query(self, intent: str, slots: dict[str, Any]) -> Reply:
+        rt = self.runtime
+        since = slots.get("since_seconds")
+        if intent == "list_sagas":
+            status = slots.get("status")
+            statuses = list(FAILURE_STATUSES) if status == "failed" else status
+            kind = slots.get("saga_type")
+            sagas = await rt.query_sagas(
+                status=statuses,
+                since_seconds=since,
+                saga_type=self._saga_type(kind) if kind else None,
+                venture=slots.get("venture"),
+                limit=slots.get("limit") or 200,
+            )
+            what = (
+                "saga failures"
+                if status == "failed"
+                else f"{status.replace('_', ' ')} sagas"
+                if status
+                else "sagas"
+            )
+            if len(sagas) == 1:
+                self.last_saga = sagas[0].saga_id
+            return Reply(
+                describe_sagas(sagas, what, window_words(since)),
+                intent,
+                rows=saga_rows(sagas),
+                data={"count": len(sagas)},
+            )
+        if intent == "describe_saga":
+            saga_id = await self._saga(str(slots.get("saga", "@last")))
+            state = await rt.get_saga(saga_id)
+            self.last_saga = saga_id
+            return Reply(
+                describe_saga(state),
+                intent,
+                rows=step_rows(state),
+                data={"saga": saga_id, "status": state.status.value},
+            )
+        if intent == "list_actors":
+            actors = [
+                a
+                for a in rt.actor_tree()
+                if (not slots.get("status") or a.status.value == slots["status"])
+                and (not slots.get("actor_type") or a.actor_type.value == slots["actor_type"])
+            ]
+            rows = [
+                {
+                    "actor": a.path,
+                    "type": a.actor_type.value,
+                    "status": a.status.value,
+                    "processed": a.messages_processed,
+                    "restarts": a.restarts,
+                    "mailbox": a.mailbox_depth,
+                }
+                for a in actors
+            ]
+            return Reply(f"{plural(len(actors), 'actor')}.", intent, rows=rows)
+        if intent == "list_dead_letters":
+            letters = await rt.dead_letters(since_seconds=since)
+            rows = [
+                {
+                    "kind": d.kind,
+                    "saga": d.saga_id or "",
+                    "actor": d.actor_path or "",
+                    "reason": d.reason,
+                }
+                for d in letters
+            ]
+            return Reply(
+                f"{plural(len(letters), 'dead letter')}{window_words(since)}.", intent, rows=rows
+            )
+        if intent == "show_metrics":
+            return await self._metrics(slots)
+        if intent == "check_consistency":
+            checked = await rt.verify_journal()
+            return Reply(f"The journal is intact: {plural(checked, 'event')} checked.", intent)
+        if intent == "list_decisions":
+            decisions = await rt.decisions.list(
+                saga_id=slots.get("saga") if slots.get("saga") != "@last" else self.last_saga,
+                since=rt.clock.now() - since if since else None,
+                limit=50,
+            )
+            rows = [
+                {
+                    "type": d.decision_type,
+                    "saga": d.saga_id or "",
+                    "text": d.text,
+                    "outcome": d.outcome,
+                }
+                for d in decisions
+            ]
+            return Reply(
+                f"{plural(len(decisions), 'decision')}{window_words(since)}.", intent, rows=rows
+            )
+        if intent == "list_incidents":
+            return Reply("No recursion incidents recorded yet.", intent)
+        return Reply(
+            'You can ask about sagas ("show saga failures in the last 24 hours"), '
+            'act on them ("pause saga 42"), or on intake and actors.',
+            intent,
+        )
+
+    async def _metrics(self, slots: dict[str, Any]) -> Reply:
+        since = slots.get("since_seconds") or 3600
+        sagas = await self.runtime.query_sagas(since_seconds=since, limit=100_000)
+        ended = [s for s in sagas if s.completed_at is not None]
+        completed = [s for s in ended if s.status == "completed"]
+        rate = len(completed) / len(ended) if ended else 1.0
+        latencies = sorted(s.age * 1000 for s in completed)
+
+        def pct(q: int) -> float:
+            return (
+                latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))]
+                if latencies
+                else 0.0
+            )
+
+        data = {
+            "success_rate": round(rate, 4),
+            "p50_ms": round(pct(50), 1),
+            "p95_ms": round(pct(95), 1),
+            "p99_ms": round(pct(99), 1),
+            "throughput_per_s": round(len(ended) / since, 3),
+            "sagas": len(sagas),
+        }
+        metric = slots.get("metric")
+        if metric == "latency":
+            p = slots.get("percentile") or 95
+            text = f"p{p} saga latency is {pct(p):.0f} ms{window_words(since)}."
+        elif metric == "throughput":
+            text = f"{data['throughput_per_s']} sagas per second{window_words(since)}."
+        else:
+            text = (
+                f"Success rate {rate:.1%}{window_words(since)} over "
+                f"{plural(len(ended), 'finished saga')}."
+            )
+        return Reply(text, "show_metrics", rows=[data], data=data)
+
+
+def _actor_path(runtime: Runtime, name: Any) -> str:
+    matches = [a.path for a in runtime.actor_tree() if a.name == name]
+    if len(matches) != 1:
+        raise _ClarifyError(f'I know no single actor called {name!r}; say "list actors".')
+    return matches[0]
