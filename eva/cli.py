@@ -8,7 +8,10 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from eva import runbook
+from eva.assistant import Assistant
 from intents import evaluate, parse
 from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
 
@@ -104,9 +107,72 @@ def _evaluate(path: Path, as_json: bool) -> int:
     return 0
 
 
+async def _with_assistant(args: argparse.Namespace, work: Any) -> int:
+    # The demo's types and services, so commands can start and drive demo sagas;
+    # nothing in flight is resumed here (the running dashboard or demo owns it).
+    async with Runtime(_database_url(args.db), recover=False) as runtime:
+        await install_demo(runtime, Faults())
+        result: int = await work(Assistant(runtime, assume_yes=getattr(args, "yes", False)))
+        return result
+
+
+def _say(args: argparse.Namespace) -> int:
+    async def work(assistant: Assistant) -> int:
+        reply = await assistant.handle(args.text)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "intent": reply.intent,
+                        "text": reply.text,
+                        "ok": reply.ok,
+                        "rows": reply.rows,
+                        "data": reply.data,
+                    },
+                    default=str,
+                )
+            )
+        else:
+            print(reply.text)
+            for row in reply.rows[:50]:
+                print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+        return 0 if reply.ok else 1
+
+    return asyncio.run(_with_assistant(args, work))
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        steps = runbook.load(Path(args.file))
+    except runbook.RunbookError as exc:
+        print(f"eva run: {exc}", file=sys.stderr)
+        return 2
+
+    async def work(assistant: Assistant) -> int:
+        failed = await runbook.run(steps, assistant, dry_run=args.dry_run)
+        return 1 if failed else 0
+
+    return asyncio.run(_with_assistant(args, work))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eva", description="EVA: operate sagas and actors.")
     commands = parser.add_subparsers(dest="command", required=True)
+    say = commands.add_parser("say", help="run one command against the runtime and print the reply")
+    say.add_argument("text", help='the command, e.g. "show saga failures in the last hour"')
+    say.add_argument("--db", help="database file or URL")
+    say.add_argument("--json", action="store_true", help="the reply's data as JSON")
+    run_cmd = commands.add_parser("run", help="run a runbook: commands and expectations")
+    run_cmd.add_argument("file", help="the runbook (see data/runbooks/)")
+    run_cmd.add_argument("--db", help="database file or URL")
+    run_cmd.add_argument(
+        "--yes", action="store_true", help="execute destructive steps without asking"
+    )
+    run_cmd.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="parse every step and say what it would do; change nothing",
+    )
     parse_cmd = commands.add_parser(
         "parse",
         help="parse a command into its intent and slots (no database)",
@@ -166,6 +232,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("say", "run"):
+        try:
+            return _say(args) if args.command == "say" else _run(args)
+        except EngineError as exc:
+            print(f"eva {args.command}: {exc}", file=sys.stderr)
+            return 1
     if args.command == "parse":
         try:
             return _parse_command(args)
