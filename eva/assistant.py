@@ -15,7 +15,7 @@ from eva.replies import (
     step_rows,
     window_words,
 )
-from intents import DESTRUCTIVE, ParseResult, parse
+from intents import DESTRUCTIVE, Command, ParseResult, parse
 from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
@@ -88,7 +88,25 @@ class Assistant:
                 ok=False,
                 data={"suggestions": list(parsed.suggestions)},
             )
-        slots = command.slots()
+        return await self._dispatch(parsed, text, confidence)
+
+    async def run_command(
+        self, command: Command, *, text: str = "", confirmed: bool = False
+    ) -> Reply:
+        """Carry out a command given as a model (an LLM agent's tool call), with the same
+        resolution, confirmation and decision record as a typed one; never raises."""
+        parsed = ParseResult(command, 1.0, (), confirmed)
+        said = text or f"(tool) {command.intent} {command.slots()}"
+        try:
+            return await self._dispatch(parsed, said, None)
+        except _ClarifyError as question:
+            return Reply(str(question), "clarify", ok=False)
+        except EngineError as exc:
+            return Reply(str(exc)[:1].upper() + str(exc)[1:], "error", ok=False)
+
+    async def _dispatch(self, parsed: ParseResult, text: str, confidence: float | None) -> Reply:
+        intent = parsed.command.intent
+        slots = parsed.command.slots()
         if intent in _CONTROLS or intent in (
             "retry_step",
             "approve_saga",

@@ -3,12 +3,13 @@
 Pure: no I/O, and nothing of EVA's other packages is imported here.
 """
 
-from intents.commands import DESTRUCTIVE, Command
+from intents.commands import COMMANDS, DESTRUCTIVE, Command
 from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
 
 __all__ = [
+    "COMMANDS",
     "CONFIDENCE_FLOOR",
     "DESTRUCTIVE",
     "Command",

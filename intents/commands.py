@@ -183,5 +183,29 @@ Command = Annotated[
 ]
 """Any command, told apart by its `intent`."""
 
+COMMANDS: tuple[type[_Intent], ...] = (
+    ListSagas,
+    DescribeSaga,
+    StartSaga,
+    PauseSaga,
+    ResumeSaga,
+    CancelSaga,
+    ForceCompensation,
+    RetryStep,
+    ApproveSaga,
+    PauseIntake,
+    ResumeIntake,
+    ListActors,
+    RestartActor,
+    StopActor,
+    ListDeadLetters,
+    ShowMetrics,
+    CheckConsistency,
+    ListIncidents,
+    ListDecisions,
+    Help,
+)
+"""Every intent's model, `unknown` aside (one LangChain tool each)."""
+
 DESTRUCTIVE = frozenset({"cancel_saga", "force_compensation", "stop_actor", "pause_intake"})
 """Intents never executed on a guess (so are saga actions with all, saga_type or status)."""
