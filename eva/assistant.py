@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from eva.llm import LLMFallback
 from eva.replies import (
     Reply,
     describe_saga,
@@ -15,7 +16,7 @@ from eva.replies import (
     step_rows,
     window_words,
 )
-from intents import DESTRUCTIVE, Command, ParseResult, parse
+from intents import CONFIDENCE_FLOOR, DESTRUCTIVE, Command, ParseResult, parse
 from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
@@ -48,12 +49,19 @@ class Assistant:
         runtime: an open `Runtime`.
         who: whose decisions these are, for the log.
         assume_yes: execute destructive commands without asking (runbooks with --yes).
+        llm: asked when the grammar does not understand (see `eva.llm`).
     """
 
     def __init__(
-        self, runtime: Runtime, *, who: str = "chairman", assume_yes: bool = False
+        self,
+        runtime: Runtime,
+        *,
+        who: str = "chairman",
+        assume_yes: bool = False,
+        llm: LLMFallback | None = None,
     ) -> None:
         self.runtime = runtime
+        self.llm = llm
         self.who = who
         self.assume_yes = assume_yes
         self.last_saga: str | None = None
@@ -80,6 +88,12 @@ class Assistant:
         parsed = parse(text)
         command = parsed.command
         intent = command.intent
+        if intent == "unknown" and self.llm is not None:
+            asked = await self.llm.command(text)
+            if asked is not None:
+                # The model's reading goes through the same checks as a typed one.
+                parsed = ParseResult(asked, CONFIDENCE_FLOOR, (), parsed.confirmed)
+                return await self._dispatch(parsed, text, confidence)
         if intent == "unknown":
             hint = "; ".join(f'"{s}"' for s in parsed.suggestions) or '"help"'
             return Reply(

@@ -12,6 +12,7 @@ from typing import Any
 
 from eva import runbook
 from eva.assistant import Assistant
+from eva.llm import LLMFallback, LLMUnavailableError
 from intents import evaluate, parse
 from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
 
@@ -112,7 +113,10 @@ async def _with_assistant(args: argparse.Namespace, work: Any) -> int:
     # nothing in flight is resumed here (the running dashboard or demo owns it).
     async with Runtime(_database_url(args.db), recover=False) as runtime:
         await install_demo(runtime, Faults())
-        result: int = await work(Assistant(runtime, assume_yes=getattr(args, "yes", False)))
+        assistant = Assistant(
+            runtime, assume_yes=getattr(args, "yes", False), llm=LLMFallback.from_env()
+        )
+        result: int = await work(assistant)
         return result
 
 
@@ -235,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("say", "run"):
         try:
             return _say(args) if args.command == "say" else _run(args)
-        except EngineError as exc:
+        except (EngineError, LLMUnavailableError) as exc:
             print(f"eva {args.command}: {exc}", file=sys.stderr)
             return 1
     if args.command == "parse":
