@@ -21,6 +21,8 @@ from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
+_ROWS = 200
+"""Most rows a listing shows; the reply still counts them all."""
 _ACTIVE = ["pending", "running", "paused", "waiting_approval", "compensating"]
 _CONTROLS = {"pause_saga", "resume_saga", "cancel_saga", "force_compensation"}
 _VERBS = {
@@ -327,13 +329,15 @@ class Assistant:
             status = slots.get("status")
             statuses = list(FAILURE_STATUSES) if status == "failed" else status
             kind = slots.get("saga_type")
-            sagas = await rt.query_sagas(
-                status=statuses,
-                since_seconds=since,
-                saga_type=self._saga_type(kind) if kind else None,
-                venture=slots.get("venture"),
-                limit=slots.get("limit") or 200,
-            )
+            filters: dict[str, Any] = {
+                "status": statuses,
+                "since_seconds": since,
+                "saga_type": self._saga_type(kind) if kind else None,
+                "venture": slots.get("venture"),
+            }
+            limit = slots.get("limit")
+            sagas = await rt.query_sagas(**filters, limit=limit or _ROWS)
+            total = len(sagas) if limit or len(sagas) < _ROWS else await rt.count_sagas(**filters)
             what = (
                 "saga failures"
                 if status == "failed"
@@ -343,12 +347,10 @@ class Assistant:
             )
             if len(sagas) == 1:
                 self.last_saga = sagas[0].saga_id
-            return Reply(
-                describe_sagas(sagas, what, window_words(since)),
-                intent,
-                rows=saga_rows(sagas),
-                data={"count": len(sagas)},
-            )
+            text = describe_sagas(sagas, what, window_words(since))
+            if total > len(sagas):
+                text = f"{total} {what}{window_words(since)}; the latest {len(sagas)} are shown."
+            return Reply(text, intent, rows=saga_rows(sagas), data={"count": total})
         if intent == "describe_saga":
             saga_id = await self._saga(str(slots.get("saga", "@last")))
             state = await rt.get_saga(saga_id)
@@ -425,11 +427,13 @@ class Assistant:
 
     async def _metrics(self, slots: dict[str, Any]) -> Reply:
         since = slots.get("since_seconds") or 3600
-        sagas = await self.runtime.query_sagas(since_seconds=since, limit=100_000)
-        ended = [s for s in sagas if s.completed_at is not None]
-        completed = [s for s in ended if s.status == "completed"]
+        sagas = await self.runtime.saga_outcomes(since)
+        ended = [s for s in sagas if s[2] is not None]
+        completed = [s for s in ended if s[0] == "completed"]
         rate = len(completed) / len(ended) if ended else 1.0
-        latencies = sorted(s.age * 1000 for s in completed)
+        latencies = sorted(
+            (done - created) * 1000 for _, created, done in completed if done is not None
+        )
 
         def pct(q: int) -> float:
             return (

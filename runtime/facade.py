@@ -24,7 +24,14 @@ from runtime.errors import EngineError, RuntimeClosedError
 from runtime.events import EventBus, Subscription
 from runtime.sagas.definition import SagaDefinition, load_definitions
 from runtime.sagas.participants import Participant
-from runtime.sagas.queries import DeadLetter, SagaSummary, dead_letters, query_sagas
+from runtime.sagas.queries import (
+    DeadLetter,
+    SagaSummary,
+    count_sagas,
+    dead_letters,
+    outcomes,
+    query_sagas,
+)
 from runtime.sagas.service import SagaService
 from runtime.sagas.state import (
     Approve,
@@ -289,6 +296,36 @@ class Runtime:
             venture=venture,
             limit=limit,
         )
+
+    async def count_sagas(
+        self,
+        *,
+        status: str | Sequence[str] | None = None,
+        since_seconds: float | None = None,
+        saga_type: str | None = None,
+        venture: str | None = None,
+    ) -> int:
+        """How many sagas `query_sagas` would find without a limit."""
+        statuses = [status] if isinstance(status, str) else list(status or [])
+        since = self.clock.now() - since_seconds if since_seconds is not None else None
+        await self.writer.barrier()
+        return await count_sagas(
+            self.engine, statuses=statuses, since=since, saga_type=saga_type, venture=venture
+        )
+
+    async def saga_outcomes(self, since_seconds: float) -> list[tuple[str, float, float | None]]:
+        """(status, created_at, completed_at) of every saga touched in the window."""
+        await self.writer.barrier()
+        since = self.clock.now() - since_seconds
+        if self._reader is not None:
+            # Tens of thousands of small tuples: one hop to sqlite3, not a row
+            # object each through SQLAlchemy.
+            sql = (
+                "SELECT status, created_at, completed_at FROM saga_executions "
+                "WHERE updated_at >= ? OR created_at >= ?"
+            )
+            return await self._reader.run(lambda conn: conn.execute(sql, (since, since)).fetchall())
+        return await outcomes(self.engine, since)
 
     async def pause_saga(self, saga_id: str, reason: str = "") -> SagaState:
         return await self.sagas.control(saga_id, Pause(reason))

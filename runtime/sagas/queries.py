@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -52,9 +53,15 @@ class DeadLetter:
     resolved_at: float | None
 
 
+@functools.lru_cache(maxsize=256)
+def _step_names(definition: str) -> tuple[str, ...]:
+    # Thousands of rows share a handful of definitions: read each once.
+    steps = orjson.loads(definition)["steps"]
+    return tuple(s["name"] for group in steps for s in (group.get("parallel") or [group]))
+
+
 def _summary(row: sa.Row[Any]) -> SagaSummary:
-    steps = orjson.loads(row.definition)["steps"]
-    names = [s["name"] for group in steps for s in (group.get("parallel") or [group])]
+    names = _step_names(row.definition)
     current = names[row.current_step] if row.current_step < len(names) else None
     return SagaSummary(
         saga_id=row.saga_id,
@@ -104,6 +111,40 @@ async def query_sagas(
         query = query.limit(limit)
     async with engine.connect() as conn:
         return [_summary(row) for row in await conn.execute(query)]
+
+
+async def outcomes(engine: AsyncEngine, since: float) -> list[tuple[str, float, float | None]]:
+    """(status, created_at, completed_at) of the sagas touched since `since`: the raw
+    material of success rate, latency and throughput, without whole rows."""
+    t = schema.saga_executions
+    query = sa.select(t.c.status, t.c.created_at, t.c.completed_at).where(
+        sa.or_(t.c.updated_at >= since, t.c.created_at >= since)
+    )
+    async with engine.connect() as conn:
+        return [(r[0], r[1], r[2]) for r in await conn.execute(query)]
+
+
+async def count_sagas(
+    engine: AsyncEngine,
+    *,
+    statuses: Sequence[str] = (),
+    since: float | None = None,
+    saga_type: str | None = None,
+    venture: str | None = None,
+) -> int:
+    """How many sagas match (the same filters as `query_sagas`)."""
+    t = schema.saga_executions
+    query = sa.select(sa.func.count()).select_from(t)
+    if statuses:
+        query = query.where(t.c.status.in_(list(statuses)))
+    if since is not None:
+        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
+    if saga_type:
+        query = query.where(t.c.saga_type == saga_type)
+    if venture:
+        query = query.where(t.c.venture_id == venture)
+    async with engine.connect() as conn:
+        return int((await conn.execute(query)).scalar() or 0)
 
 
 async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
