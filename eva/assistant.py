@@ -418,7 +418,29 @@ class Assistant:
                 f"{plural(len(decisions), 'decision')}{window_words(since)}.", intent, rows=rows
             )
         if intent == "list_incidents":
-            return Reply("No recursion incidents recorded yet.", intent)
+            found = await rt.incidents(since_seconds=since, trigger=slots.get("trigger"), limit=100)
+            rows = [
+                {
+                    "incident": i.incident_id[:8],
+                    "trigger": i.trigger,
+                    "status": i.status,
+                    "summary": i.summary,
+                }
+                for i in found
+            ]
+            which = f"{slots['trigger']} " if slots.get("trigger") else "recursion "
+            if not found:
+                return Reply(
+                    f"No {which}incidents{window_words(since)}.", intent, data={"count": 0}
+                )
+            still_open = sum(1 for i in found if i.status == "open")
+            return Reply(
+                f"{plural(len(found), which + 'incident')}{window_words(since)}; "
+                f"{still_open} open.",
+                intent,
+                rows=rows,
+                data={"count": len(found)},
+            )
         return Reply(
             'You can ask about sagas ("show saga failures in the last 24 hours"), '
             'act on them ("pause saga 42"), or on intake and actors.',

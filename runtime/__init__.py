@@ -47,7 +47,7 @@ from runtime.sagas.definition import (
     parse_definition,
 )
 from runtime.sagas.participants import FunctionParticipant, Participant, StepCall
-from runtime.sagas.queries import FAILURE_STATUSES, DeadLetter, SagaSummary
+from runtime.sagas.queries import FAILURE_STATUSES, DeadLetter, Incident, SagaSummary
 from runtime.sagas.state import SagaState, SagaStatus, StepState, StepStatus
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "Faults",
     "FunctionParticipant",
     "IllegalTransitionError",
+    "Incident",
     "IntegrityError",
     "InvalidMessageError",
     "MailboxFullError",

@@ -26,9 +26,11 @@ from runtime.sagas.definition import SagaDefinition, load_definitions
 from runtime.sagas.participants import Participant
 from runtime.sagas.queries import (
     DeadLetter,
+    Incident,
     SagaSummary,
     count_sagas,
     dead_letters,
+    incidents,
     outcomes,
     query_sagas,
 )
@@ -433,6 +435,18 @@ class Runtime:
         return await dead_letters(
             self.engine, since=since, unresolved=unresolved, kind=kind, limit=limit
         )
+
+    async def incidents(
+        self,
+        *,
+        since_seconds: float | None = None,
+        trigger: str | None = None,
+        limit: int | None = None,
+    ) -> list[Incident]:
+        """Recursion-trigger incidents (SAGA-001..004), newest first."""
+        since = self.clock.now() - since_seconds if since_seconds is not None else None
+        await self.writer.barrier()
+        return await incidents(self.engine, since=since, trigger=trigger, limit=limit)
 
     def events(self, maxsize: int = 10_000) -> Subscription:
         """A live stream of what happens, for dashboards: `async for e in rt.events()`."""

@@ -147,6 +147,52 @@ async def count_sagas(
         return int((await conn.execute(query)).scalar() or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A recursion-trigger firing (SAGA-001..004) and where it stands."""
+
+    incident_id: str
+    trigger: str
+    status: str
+    summary: str
+    details: dict[str, Any]
+    attempts: int
+    opened_at: float
+    closed_at: float | None
+
+
+async def incidents(
+    engine: AsyncEngine,
+    *,
+    since: float | None = None,
+    trigger: str | None = None,
+    limit: int | None = None,
+) -> list[Incident]:
+    """Incidents, newest first."""
+    t = schema.incidents
+    query = sa.select(t).order_by(t.c.opened_at.desc())
+    if since is not None:
+        query = query.where(t.c.opened_at >= since)
+    if trigger:
+        query = query.where(t.c.trigger == trigger)
+    if limit:
+        query = query.limit(limit)
+    async with engine.connect() as conn:
+        return [
+            Incident(
+                r.incident_id,
+                r.trigger,
+                r.status,
+                r.summary,
+                orjson.loads(r.details),
+                r.attempts,
+                r.opened_at,
+                r.closed_at,
+            )
+            for r in await conn.execute(query)
+        ]
+
+
 async def count_by_status(engine: AsyncEngine) -> dict[str, int]:
     t = schema.saga_executions
     query = sa.select(t.c.status, sa.func.count()).group_by(t.c.status)

@@ -118,3 +118,27 @@ async def test_unknown_references_and_words_get_a_helpful_answer(runtime: Runtim
     reply = await eva.handle("order me a pizza")
     assert reply.intent == "unknown"
     assert reply.text.startswith("I didn't understand that. Try")
+
+
+async def test_incidents_from_an_actor_escalating_past_the_root_are_listed(
+    runtime: Runtime,
+) -> None:
+    from typing import Any
+
+    from runtime import Actor, ActorType
+
+    class Flaky(Actor):
+        async def on_receive(self, message: Any) -> Any:
+            raise RuntimeError("always")
+
+    ref = await runtime.spawn(Flaky, "flaky", ActorType.NOTIFICATION_DISPATCHER)
+    for _ in range(4):  # the guardian allows 3 restarts a minute
+        ref.tell({"go": 1})
+    await asyncio.gather(*(t for t in asyncio.all_tasks() if t.get_name() == "actor/flaky"))
+    eva = Assistant(runtime)
+    reply = await eva.handle("show restart storm incidents")
+    assert reply.text == "1 SAGA-003 incident; 1 open."
+    assert reply.rows[0]["summary"].startswith("/flaky escalated past the root")
+    assert (await eva.handle("any compensation incidents this week")).text == (
+        "No SAGA-002 incidents in the last week."
+    )
