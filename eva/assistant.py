@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from rapidfuzz import process
+
 from eva.llm import LLMFallback
 from eva.replies import (
     Reply,
@@ -172,7 +174,21 @@ class Assistant:
                 raise _ClarifyError(
                     f"Which {kind} saga? {plural(len(live), 'is')} in flight: {ids}."
                 )
-        raise _ClarifyError(f'I know no saga {said!r}; say "list sagas" to see them.')
+        raise _ClarifyError(f"I know no saga {said!r}; {await self._nearest_sagas(said)}")
+
+    async def _nearest_sagas(self, said: str) -> str:
+        recent = await self.runtime.query_sagas(limit=500)
+        if not recent:
+            return "there are no sagas yet."
+        if said.isdigit():
+            ids = sorted(
+                (s.saga_id for s in recent if s.saga_id.isdigit()),
+                key=lambda i: abs(int(i) - int(said)),
+            )[:3]
+        else:
+            names = {s.saga_type for s in recent} | {s.saga_id for s in recent}
+            ids = [n for n, _, _ in process.extract(said, list(names), limit=3)]
+        return f"the closest are {', '.join(ids)}."
 
     def _saga_type(self, said: str) -> str | None:
         types = self.runtime.saga_types
@@ -487,7 +503,12 @@ class Assistant:
 
 
 def _actor_path(runtime: Runtime, name: Any) -> str:
-    matches = [a.path for a in runtime.actor_tree() if a.name == name]
-    if len(matches) != 1:
-        raise _ClarifyError(f'I know no single actor called {name!r}; say "list actors".')
-    return matches[0]
+    actors = runtime.actor_tree()
+    matches = [a.path for a in actors if a.name == name]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise _ClarifyError(f"Which {name}? {', '.join(matches[:5])}.")
+    close = [n for n, _, _ in process.extract(str(name), [a.path for a in actors], limit=3)]
+    hint = f"the closest are {', '.join(close)}." if close else "there are no actors."
+    raise _ClarifyError(f"I know no actor called {name!r}; {hint}")

@@ -112,7 +112,13 @@ async def test_unknown_references_and_words_get_a_helpful_answer(runtime: Runtim
     eva = Assistant(runtime)
     reply = await eva.handle("pause saga 999")
     assert not reply.ok
-    assert "I know no saga '999'" in reply.text
+    assert reply.text == "I know no saga '999'; there are no sagas yet."
+    for _ in range(3):
+        await runtime.start_saga("order", "acme")
+    reply = await eva.handle("pause saga 4")
+    assert reply.text == "I know no saga '4'; the closest are 3, 2, 1."
+    reply = await eva.handle("restart actor compliance-checker-9")
+    assert reply.text == "I know no actor called 'compliance-checker-9'; there are no actors."
     reply = await eva.handle("pause it")
     assert reply.text == "Which saga? I have none in mind yet; say its number."
     reply = await eva.handle("order me a pizza")
