@@ -79,6 +79,26 @@ def _summary(row: sa.Row[Any]) -> SagaSummary:
     )
 
 
+def _filtered(
+    query: sa.Select[Any],
+    statuses: Sequence[str],
+    since: float | None,
+    saga_type: str | None,
+    venture: str | None,
+) -> sa.Select[Any]:
+    """The saga filters shared by listing and counting."""
+    t = schema.saga_executions
+    if statuses:
+        query = query.where(t.c.status.in_(list(statuses)))
+    if since is not None:
+        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
+    if saga_type:
+        query = query.where(t.c.saga_type == saga_type)
+    if venture:
+        query = query.where(t.c.venture_id == venture)
+    return query
+
+
 async def query_sagas(
     engine: AsyncEngine,
     *,
@@ -95,15 +115,7 @@ async def query_sagas(
     in the last 24 hours" includes an old saga that failed an hour ago.
     """
     t = schema.saga_executions
-    query = sa.select(t)
-    if statuses:
-        query = query.where(t.c.status.in_(list(statuses)))
-    if since is not None:
-        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
-    if saga_type:
-        query = query.where(t.c.saga_type == saga_type)
-    if venture:
-        query = query.where(t.c.venture_id == venture)
+    query = _filtered(sa.select(t), statuses, since, saga_type, venture)
     if ids:
         query = query.where(t.c.saga_id.in_(list(ids)))
     query = query.order_by(t.c.created_at.desc(), t.c.saga_id.desc())
@@ -133,16 +145,13 @@ async def count_sagas(
     venture: str | None = None,
 ) -> int:
     """How many sagas match (the same filters as `query_sagas`)."""
-    t = schema.saga_executions
-    query = sa.select(sa.func.count()).select_from(t)
-    if statuses:
-        query = query.where(t.c.status.in_(list(statuses)))
-    if since is not None:
-        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
-    if saga_type:
-        query = query.where(t.c.saga_type == saga_type)
-    if venture:
-        query = query.where(t.c.venture_id == venture)
+    query = _filtered(
+        sa.select(sa.func.count()).select_from(schema.saga_executions),
+        statuses,
+        since,
+        saga_type,
+        venture,
+    )
     async with engine.connect() as conn:
         return int((await conn.execute(query)).scalar() or 0)
 

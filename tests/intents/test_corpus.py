@@ -11,35 +11,13 @@ from typing import Any
 
 import pytest
 
-from intents import parse
+from intents import COMMANDS, parse
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 CASES: list[dict[str, Any]] = [
     json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()
 ]
-INTENTS = {
-    "list_sagas",
-    "describe_saga",
-    "start_saga",
-    "pause_saga",
-    "resume_saga",
-    "cancel_saga",
-    "force_compensation",
-    "retry_step",
-    "approve_saga",
-    "pause_intake",
-    "resume_intake",
-    "list_actors",
-    "restart_actor",
-    "stop_actor",
-    "list_dead_letters",
-    "show_metrics",
-    "check_consistency",
-    "list_incidents",
-    "list_decisions",
-    "help",
-    "unknown",
-}
+INTENTS = {m.model_fields["intent"].default for m in COMMANDS} | {"unknown"}
 
 
 def test_the_corpus_covers_every_intent_with_varied_sentences() -> None:
