@@ -371,11 +371,24 @@ class Assistant:
             saga_id = await self._saga(str(slots.get("saga", "@last")))
             state = await rt.get_saga(saga_id)
             self.last_saga = saga_id
+            decisions = await rt.decisions.list(saga_id=saga_id, limit=5)
+            text = describe_saga(state)
+            if decisions:
+                latest = decisions[0]
+                text += (
+                    f" The last of {plural(len(decisions), 'Chairman decision')} was "
+                    f"{latest.decision_type}"
+                    f"{': ' + latest.reasoning if latest.reasoning else ''}."
+                )
             return Reply(
-                describe_saga(state),
+                text,
                 intent,
                 rows=step_rows(state),
-                data={"saga": saga_id, "status": state.status.value},
+                data={
+                    "saga": saga_id,
+                    "status": state.status.value,
+                    "decisions": [d.decision_type for d in decisions],
+                },
             )
         if intent == "list_actors":
             actors = [

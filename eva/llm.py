@@ -23,6 +23,7 @@ from intents import Command
 log = logging.getLogger("eva.llm")
 
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+_SCHEMA = {"title": "Command", "description": "One EVA command", **_COMMAND.json_schema()}
 _SYSTEM = (
     "You turn an operator's sentence about sagas and actors into one command for EVA. "
     "Answer with one JSON object and nothing else, valid against this JSON schema:\n"
@@ -58,9 +59,18 @@ class LLMFallback:
 
     async def command(self, text: str) -> Command | None:
         """The model's reading of `text`, validated; None if it has none or it is invalid."""
-        answer = await self.model.ainvoke([SystemMessage(_SYSTEM), HumanMessage(text)])
-        content: Any = answer.content
-        raw = content if isinstance(content, str) else json.dumps(content)
+        messages = [SystemMessage(_SYSTEM), HumanMessage(text)]
+        try:
+            # Models that call tools fill the schema directly (structured output);
+            # others answer in text, from which the JSON object is taken.
+            structured = self.model.with_structured_output(_SCHEMA)
+        except NotImplementedError:
+            structured = None
+        if structured is not None:
+            raw = json.dumps(await structured.ainvoke(messages))
+        else:
+            content: Any = (await self.model.ainvoke(messages)).content
+            raw = content if isinstance(content, str) else json.dumps(content)
         try:
             start, end = raw.index("{"), raw.rindex("}") + 1
             command = _COMMAND.validate_json(raw[start:end])

@@ -50,6 +50,8 @@ async def test_a_destructive_command_reads_back_its_target_and_waits_for_yes(
     gate.set()
     await runtime.wait_for([saga_id])
     assert (await runtime.get_saga(saga_id)).status is SagaStatus.CANCELLED
+    report = await eva.handle("what happened to it")
+    assert report.text.endswith("The last of 1 Chairman decision was ABORT: the customer withdrew.")
     [decision] = await runtime.decisions.list()
     assert decision.confirmation == "confirmed"
     assert decision.reasoning == "the customer withdrew"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
@@ -44,3 +45,20 @@ async def test_a_destructive_command_from_the_model_still_asks_first(runtime: Ru
     reply = await eva.handle("batten down the hatches")
     assert reply.awaiting_confirmation
     assert not runtime.intake_paused
+
+
+class StructuredFake(FakeListChatModel):
+    """A fake chat model that, like tool-calling models, fills a schema directly."""
+
+    def with_structured_output(self, schema: Any, **kwargs: Any) -> Any:
+        from langchain_core.runnables import RunnableLambda
+
+        assert schema["title"] == "Command"
+        return RunnableLambda(lambda _messages: {"intent": "pause_intake", "reason": "storm"})
+
+
+async def test_models_with_structured_output_fill_the_command_schema(runtime: Runtime) -> None:
+    eva = Assistant(runtime, llm=LLMFallback(StructuredFake(responses=["unused"])))
+    reply = await eva.handle("batten down the hatches")
+    assert reply.intent == "pause_intake"
+    assert reply.awaiting_confirmation
