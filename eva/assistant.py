@@ -18,7 +18,7 @@ from eva.replies import (
     step_rows,
     window_words,
 )
-from intents import CONFIDENCE_FLOOR, DESTRUCTIVE, Command, ParseResult, parse
+from intents import CONFIDENCE_FLOOR, DESTRUCTIVE, EXAMPLES, Command, ParseResult, parse
 from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
@@ -470,10 +470,12 @@ class Assistant:
                 rows=rows,
                 data={"count": len(found)},
             )
+        rows = [{"intent": name, "say": example} for name, example in EXAMPLES.items()]
         return Reply(
-            'You can ask about sagas ("show saga failures in the last 24 hours"), '
-            'act on them ("pause saga 42"), or on intake and actors.',
+            'Ask about sagas ("show saga failures in the last 24 hours"), act on them '
+            '("pause saga 42"), or on intake, actors, metrics and incidents.',
             intent,
+            rows=rows,
         )
 
     async def _metrics(self, slots: dict[str, Any]) -> Reply:

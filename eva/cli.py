@@ -242,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (EngineError, LLMUnavailableError) as exc:
             print(f"eva {args.command}: {exc}", file=sys.stderr)
             return 1
+        except BrokenPipeError:
+            return 1  # the reader went away
     if args.command == "parse":
         try:
             return _parse_command(args)

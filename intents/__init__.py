@@ -7,11 +7,13 @@ from intents.commands import COMMANDS, DESTRUCTIVE, Command
 from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
+from intents.templates import EXAMPLES
 
 __all__ = [
     "COMMANDS",
     "CONFIDENCE_FLOOR",
     "DESTRUCTIVE",
+    "EXAMPLES",
     "Command",
     "Evaluation",
     "ParseResult",
