@@ -23,6 +23,7 @@ from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
+_ENDED = frozenset({"completed", "rolled_back", "failed", "cancelled"})
 _ROWS = 200
 """Most rows a listing shows; the reply still counts them all."""
 _ACTIVE = ["pending", "running", "paused", "waiting_approval", "compensating"]
@@ -480,39 +481,28 @@ class Assistant:
 
     async def _metrics(self, slots: dict[str, Any]) -> Reply:
         since = slots.get("since_seconds") or 3600
-        sagas = await self.runtime.saga_outcomes(since)
-        ended = [s for s in sagas if s[2] is not None]
-        completed = [s for s in ended if s[0] == "completed"]
-        rate = len(completed) / len(ended) if ended else 1.0
-        latencies = sorted(
-            (done - created) * 1000 for _, created, done in completed if done is not None
-        )
-
-        def pct(q: int) -> float:
-            return (
-                latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))]
-                if latencies
-                else 0.0
-            )
-
+        figures = await self.runtime.saga_metrics(since)
+        counts: dict[str, int] = figures["counts"]
+        ended = sum(n for status, n in counts.items() if status in _ENDED)
+        rate = counts.get("completed", 0) / ended if ended else 1.0
         data = {
             "success_rate": round(rate, 4),
-            "p50_ms": round(pct(50), 1),
-            "p95_ms": round(pct(95), 1),
-            "p99_ms": round(pct(99), 1),
-            "throughput_per_s": round(len(ended) / since, 3),
-            "sagas": len(sagas),
+            "p50_ms": round(figures["p50_ms"], 1),
+            "p95_ms": round(figures["p95_ms"], 1),
+            "p99_ms": round(figures["p99_ms"], 1),
+            "throughput_per_s": round(ended / since, 3),
+            "sagas": sum(counts.values()),
         }
         metric = slots.get("metric")
         if metric == "latency":
             p = slots.get("percentile") or 95
-            text = f"p{p} saga latency is {pct(p):.0f} ms{window_words(since)}."
+            text = f"p{p} saga latency is {figures[f'p{p}_ms']:.0f} ms{window_words(since)}."
         elif metric == "throughput":
             text = f"{data['throughput_per_s']} sagas per second{window_words(since)}."
         else:
             text = (
                 f"Success rate {rate:.1%}{window_words(since)} over "
-                f"{plural(len(ended), 'finished saga')}."
+                f"{plural(ended, 'finished saga')}."
             )
         return Reply(text, "show_metrics", rows=[data], data=data)
 

@@ -91,7 +91,7 @@ def _filtered(
     if statuses:
         query = query.where(t.c.status.in_(list(statuses)))
     if since is not None:
-        query = query.where(sa.or_(t.c.updated_at >= since, t.c.created_at >= since))
+        query = query.where(t.c.updated_at >= since)
     if saga_type:
         query = query.where(t.c.saga_type == saga_type)
     if venture:
@@ -111,8 +111,9 @@ async def query_sagas(
 ) -> list[SagaSummary]:
     """Sagas matching every filter given, newest first.
 
-    `since` keeps sagas created or updated at or after that time, so "failures
-    in the last 24 hours" includes an old saga that failed an hour ago.
+    `since` keeps sagas updated at or after that time (a saga is updated when it
+    is created and at every transition), so "failures in the last 24 hours"
+    includes an old saga that failed an hour ago.
     """
     t = schema.saga_executions
     query = _filtered(sa.select(t), statuses, since, saga_type, venture)
@@ -129,9 +130,7 @@ async def outcomes(engine: AsyncEngine, since: float) -> list[tuple[str, float, 
     """(status, created_at, completed_at) of the sagas touched since `since`: the raw
     material of success rate, latency and throughput, without whole rows."""
     t = schema.saga_executions
-    query = sa.select(t.c.status, t.c.created_at, t.c.completed_at).where(
-        sa.or_(t.c.updated_at >= since, t.c.created_at >= since)
-    )
+    query = sa.select(t.c.status, t.c.created_at, t.c.completed_at).where(t.c.updated_at >= since)
     async with engine.connect() as conn:
         return [(r[0], r[1], r[2]) for r in await conn.execute(query)]
 
