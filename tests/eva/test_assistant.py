@@ -7,13 +7,11 @@ import asyncio
 from eva import Assistant
 from runtime import Runtime, SagaStatus, StepCall, StepError
 from tests.conftest import Recorder
-from tests.runtime.test_sagas import hold
+from tests.runtime.test_sagas import start_held
 
 
 async def test_a_pronoun_follows_the_conversation(runtime: Runtime, recorder: Recorder) -> None:
-    entered, gate = hold(recorder, "check")
-    saga_id = await runtime.start_saga("order", "acme")
-    await entered.wait()
+    saga_id, gate = await start_held(runtime, recorder)
     eva = Assistant(runtime)
     reply = await eva.handle(f"what happened to saga {saga_id}")
     assert reply.intent == "describe_saga"
@@ -35,9 +33,7 @@ async def test_a_pronoun_follows_the_conversation(runtime: Runtime, recorder: Re
 async def test_a_destructive_command_reads_back_its_target_and_waits_for_yes(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    entered, gate = hold(recorder, "check")
-    saga_id = await runtime.start_saga("order", "acme")
-    await entered.wait()
+    saga_id, gate = await start_held(runtime, recorder)
     eva = Assistant(runtime)
     reply = await eva.handle(f"abort saga {saga_id} because the customer withdrew")
     assert reply.awaiting_confirmation
@@ -61,9 +57,7 @@ async def test_a_destructive_command_reads_back_its_target_and_waits_for_yes(
 async def test_no_drops_the_pending_command_and_changes_nothing(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    entered, gate = hold(recorder, "check")
-    saga_id = await runtime.start_saga("order", "acme")
-    await entered.wait()
+    saga_id, gate = await start_held(runtime, recorder)
     eva = Assistant(runtime)
     await eva.handle(f"force compensation on saga {saga_id}")
     reply = await eva.handle("no")

@@ -6,7 +6,7 @@ from eva import Assistant
 from eva.tools import build_tools
 from runtime import Runtime, SagaStatus
 from tests.conftest import Recorder
-from tests.runtime.test_sagas import hold
+from tests.runtime.test_sagas import start_held
 
 
 async def test_there_is_a_tool_per_intent_with_the_intents_schema(runtime: Runtime) -> None:
@@ -20,9 +20,7 @@ async def test_there_is_a_tool_per_intent_with_the_intents_schema(runtime: Runti
 async def test_tools_act_through_the_assistant_with_decisions_and_confirmation(
     runtime: Runtime, recorder: Recorder
 ) -> None:
-    entered, gate = hold(recorder, "check")
-    saga_id = await runtime.start_saga("order", "acme")
-    await entered.wait()
+    saga_id, gate = await start_held(runtime, recorder)
     eva = Assistant(runtime)
     tools = {tool.name: tool for tool in build_tools(eva)}
     assert await tools["pause_saga"].ainvoke({"saga": saga_id}) == f"Saga {saga_id} is now paused."

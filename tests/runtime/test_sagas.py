@@ -48,6 +48,14 @@ def hold(recorder: Recorder, step: str) -> tuple[asyncio.Event, asyncio.Event]:
     return entered, gate
 
 
+async def start_held(runtime: Runtime, recorder: Recorder) -> tuple[str, asyncio.Event]:
+    """Start an order saga and hold it in its "check" step; set the event to let it go on."""
+    entered, gate = hold(recorder, "check")
+    saga_id = await runtime.start_saga("order", "acme")
+    await entered.wait()
+    return saga_id, gate
+
+
 async def test_a_saga_runs_every_step_in_order_and_completes(
     runtime: Runtime, recorder: Recorder
 ) -> None:
