@@ -18,7 +18,15 @@ from eva.replies import (
     step_rows,
     window_words,
 )
-from intents import CONFIDENCE_FLOOR, DESTRUCTIVE, EXAMPLES, Command, ParseResult, parse
+from intents import (
+    ACTIONS,
+    CONFIDENCE_FLOOR,
+    DESTRUCTIVE,
+    EXAMPLES,
+    Command,
+    ParseResult,
+    parse,
+)
 from runtime import FAILURE_STATUSES, EngineError, Runtime
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
@@ -126,15 +134,7 @@ class Assistant:
     async def _dispatch(self, parsed: ParseResult, text: str, confidence: float | None) -> Reply:
         intent = parsed.command.intent
         slots = parsed.command.slots()
-        if intent in _CONTROLS or intent in (
-            "retry_step",
-            "approve_saga",
-            "pause_intake",
-            "resume_intake",
-            "restart_actor",
-            "stop_actor",
-            "start_saga",
-        ):
+        if intent in ACTIONS:
             targets = await self._targets(intent, slots)
             bulk = intent in _CONTROLS and "saga" not in slots
             if (intent in DESTRUCTIVE or bulk) and not (parsed.confirmed or self.assume_yes):

@@ -3,13 +3,14 @@
 Pure: no I/O, and nothing of EVA's other packages is imported here.
 """
 
-from intents.commands import COMMANDS, DESTRUCTIVE, Command
+from intents.commands import ACTIONS, COMMANDS, DESTRUCTIVE, Command
 from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
 from intents.templates import EXAMPLES
 
 __all__ = [
+    "ACTIONS",
     "COMMANDS",
     "CONFIDENCE_FLOOR",
     "DESTRUCTIVE",

@@ -207,5 +207,22 @@ COMMANDS: tuple[type[_Intent], ...] = (
 )
 """Every intent's model, `unknown` aside (one LangChain tool each)."""
 
+ACTIONS = frozenset(
+    {
+        "start_saga",
+        "pause_saga",
+        "resume_saga",
+        "cancel_saga",
+        "force_compensation",
+        "retry_step",
+        "approve_saga",
+        "pause_intake",
+        "resume_intake",
+        "restart_actor",
+        "stop_actor",
+    }
+)
+"""Intents that change the runtime: each executed one is a Chairman decision."""
+
 DESTRUCTIVE = frozenset({"cancel_saga", "force_compensation", "stop_actor", "pause_intake"})
 """Intents never executed on a guess (so are saga actions with all, saga_type or status)."""

@@ -13,7 +13,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from intents import slots as s
-from intents.commands import Command, Unknown
+from intents.commands import COMMANDS, Command, Unknown
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.templates import COMMON, EXAMPLES, RULES, SAGA, SAGA_CONTROLS, TARGET, VOCABULARY
 
@@ -25,6 +25,8 @@ MAX_LENGTH = 2000
 """Longer text is cut here: commands are a sentence or two."""
 
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Command)
+_FIELDS = {m.model_fields["intent"].default: set(m.model_fields) for m in COMMANDS}
+"""Each intent's slots: a reason is only kept where the intent has one."""
 _TYPE_STOP = {
     "most",
     "recent",
@@ -311,20 +313,6 @@ def _slots(
         out = {"trigger": s.trigger(norm), "since_seconds": _since(norm, today)}
     elif intent == "list_decisions":
         out = {"saga": s.saga_reference(norm), "since_seconds": _since(norm, today)}
-    if reason and intent in _REASONED:
+    if reason and "reason" in _FIELDS[intent]:
         out["reason"] = reason
     return {k: v for k, v in out.items() if v is not None}
-
-
-_REASONED = {
-    "pause_saga",
-    "resume_saga",
-    "cancel_saga",
-    "force_compensation",
-    "retry_step",
-    "approve_saga",
-    "pause_intake",
-    "resume_intake",
-    "restart_actor",
-    "stop_actor",
-}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ from runtime.sagas.queries import (
     incidents,
     outcomes,
     query_sagas,
+    window_metrics,
 )
 from runtime.sagas.service import SagaService
 from runtime.sagas.state import (
@@ -323,7 +325,15 @@ class Runtime:
         since = self.clock.now() - since_seconds
         if self._reader is None:
             rows = await outcomes(self.engine, since)
-            return _metrics_of(rows)
+            counts = Counter(status for status, _, _ in rows)
+            return window_metrics(
+                dict(counts),
+                [
+                    (done - created) * 1000
+                    for status, created, done in rows
+                    if status == "completed" and done is not None
+                ],
+            )
         # Both queries are answered from the (status, updated_at, created_at,
         # completed_at) index alone.
         statuses = ", ".join(f"'{s.value}'" for s in SagaStatus)
@@ -336,12 +346,8 @@ class Runtime:
 
         def job(conn: Any) -> dict[str, Any]:
             counts = dict(conn.execute(counts_sql, {"since": since}).fetchall())
-            durations = sorted(d for (d,) in conn.execute(durations_sql, {"since": since}))
-            out: dict[str, Any] = {"counts": counts}
-            for q in (50, 95, 99):
-                index = min(len(durations) - 1, int(q / 100 * len(durations)))
-                out[f"p{q}_ms"] = float(durations[index]) if durations else 0.0
-            return out
+            durations = [d for (d,) in conn.execute(durations_sql, {"since": since})]
+            return window_metrics(counts, durations)
 
         return await self._reader.run(job)
 
@@ -486,19 +492,3 @@ class Runtime:
 
     async def wait_for(self, saga_ids: Iterable[str]) -> None:
         await self.sagas.wait_for(saga_ids)
-
-
-def _metrics_of(rows: list[tuple[str, float, float | None]]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for status, _, _ in rows:
-        counts[status] = counts.get(status, 0) + 1
-    durations = sorted(
-        (done - created) * 1000
-        for status, created, done in rows
-        if status == "completed" and done is not None
-    )
-    out: dict[str, Any] = {"counts": counts}
-    for q in (50, 95, 99):
-        index = min(len(durations) - 1, int(q / 100 * len(durations)))
-        out[f"p{q}_ms"] = durations[index] if durations else 0.0
-    return out

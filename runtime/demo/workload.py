@@ -20,7 +20,7 @@ from runtime.demo.participants import (
     duplicate_effects,
 )
 from runtime.sagas.definition import SagaDefinition, load_definitions
-from runtime.sagas.queries import count_by_status, query_sagas
+from runtime.sagas.queries import count_by_status, percentile, query_sagas
 from runtime.sagas.state import TERMINAL, SagaStatus
 
 if TYPE_CHECKING:
@@ -115,14 +115,6 @@ async def _watch_finishes(runtime: Runtime, on_finished: Callable[[str, str], No
             on_finished(event.subject, str(event.data["status"]))
 
 
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 async def run_demo(
     runtime: Runtime,
     *,
@@ -179,9 +171,9 @@ async def run_demo(
         await query_sagas(runtime.engine, ids=started + recovered) if started or recovered else []
     )
     finished = [s for s in ours if s.completed_at is not None and s.status in TERMINAL]
-    latencies = [
+    latencies = sorted(
         (s.completed_at - s.created_at) * 1000 for s in finished if s.completed_at is not None
-    ]
+    )
     held = {s.saga_id for s in runtime.sagas.in_flight()}
     unfinished = await query_sagas(
         runtime.engine,
@@ -198,9 +190,9 @@ async def run_demo(
         cancelled=counts.get("cancelled", 0),
         waiting=len(held),
         dead_letters=len(dead),
-        p50_ms=round(_percentile(latencies, 50), 2),
-        p95_ms=round(_percentile(latencies, 95), 2),
-        p99_ms=round(_percentile(latencies, 99), 2),
+        p50_ms=round(percentile(latencies, 50), 2),
+        p95_ms=round(percentile(latencies, 95), 2),
+        p99_ms=round(percentile(latencies, 99), 2),
         sagas_per_second=round(len(finished) / elapsed, 1) if elapsed > 0 else 0.0,
         elapsed_seconds=round(elapsed, 3),
         duplicate_effects=await duplicate_effects(runtime.engine),

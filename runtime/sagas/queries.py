@@ -126,6 +126,19 @@ async def query_sagas(
         return [_summary(row) for row in await conn.execute(query)]
 
 
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values sorted ascending; 0 when empty."""
+    if not ordered:
+        return 0.0
+    return float(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))])
+
+
+def window_metrics(counts: dict[str, int], durations: Sequence[float]) -> dict[str, Any]:
+    """Counts by status and p50/p95/p99 of completed sagas' durations (ms, any order)."""
+    ordered = sorted(durations)
+    return {"counts": counts, **{f"p{q}_ms": percentile(ordered, q) for q in (50, 95, 99)}}
+
+
 async def outcomes(engine: AsyncEngine, since: float) -> list[tuple[str, float, float | None]]:
     """(status, created_at, completed_at) of the sagas touched since `since`: the raw
     material of success rate, latency and throughput, without whole rows."""

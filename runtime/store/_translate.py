@@ -53,9 +53,7 @@ def is_stale_write(exc: BaseException) -> bool:
     if isinstance(exc, StaleWriteError):
         return True
     orig = _driver_error(exc)
-    if not isinstance(orig, sqlite3.IntegrityError | sqlalchemy.exc.IntegrityError) and not (
-        isinstance(exc, sqlalchemy.exc.IntegrityError)
-    ):
+    if not isinstance(exc, sqlite3.IntegrityError | sqlalchemy.exc.IntegrityError):
         return False
     text = str(orig).lower()
     return "unique" in text or "duplicate" in text
