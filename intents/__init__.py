@@ -7,17 +7,19 @@ from intents.commands import ACTIONS, COMMANDS, DESTRUCTIVE, Command
 from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
-from intents.templates import EXAMPLES
+from intents.templates import COMMON, EXAMPLES, VOCABULARY
 
 __all__ = [
     "ACTIONS",
     "COMMANDS",
+    "COMMON",
     "CONFIDENCE_FLOOR",
     "DESTRUCTIVE",
     "EXAMPLES",
     "Command",
     "Evaluation",
     "ParseResult",
+    "VOCABULARY",
     "evaluate",
     "normalize",
     "parse",

@@ -59,7 +59,13 @@ _SAGA_SLIPS = {
     "suckers": "sagas",
     "sagers": "sagas",
     "sagars": "sagas",
+    "sargal": "saga",
+    "serger": "saga",
 }
+_DIGIT_GROUPS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+"""Whisper writes "saga 1,024"; ids have no thousands separators."""
+_HYPHENED_SAGA = re.compile(r"\b(sagas?)-(?=\w)")
+"""Whisper writes "saga-19"."""
 _WAKE = re.compile(r"^(?:hey |ok |okay )?(?:eva|he will|even|either)\b[,:]?\s*", re.I)
 _FILLER_START = re.compile(
     r"^(?:(?:please|kindly|could you|can you|would you|will you|could you please|"
@@ -161,6 +167,7 @@ def normalize(text: str) -> str:
     """Lower case, no punctuation but hyphens, no filler, numbers as digits, slips mended."""
     text = text.strip().lower().replace("’", "'").replace("'", "")
     text = _WAKE.sub("", text)
+    text = _HYPHENED_SAGA.sub(r"\1 ", _DIGIT_GROUPS.sub("", text))
     text = _PUNCTUATION.sub(" ", text)
     text = " ".join(text.split())
     for _ in range(2):

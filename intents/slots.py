@@ -118,8 +118,11 @@ def snake(words: str) -> str:
 
 _ACTOR_NAME = re.compile(
     r"\b(?P<name>[a-z]+[ -](?:checker|collector|dispatcher|processor|orchestrator|manager|"
-    r"coordinator|validator|notifier|worker)|[a-z]+-[a-z]+)[ -](?P<n>\d+)\b"
+    r"coordinator|validator|notifier|worker)|[a-z]+-[a-z]+)[ -]"
+    r"(?P<n>\d+|(?:to|too|free|tree|for)(?=\s*$))\b"
 )
+# Whisper writes a final spoken number as its homophone ("backup manager free").
+_HOMOPHONES = {"to": "2", "too": "2", "free": "3", "tree": "3", "for": "4"}
 
 
 def actor_name(text: str) -> str | None:
@@ -127,7 +130,8 @@ def actor_name(text: str) -> str | None:
     match = _ACTOR_NAME.search(text)
     if match is None:
         return None
-    return "-".join([*match.group("name").replace("-", " ").split(), match.group("n")])
+    n = _HOMOPHONES.get(match.group("n"), match.group("n"))
+    return "-".join([*match.group("name").replace("-", " ").split(), n])
 
 
 ACTOR_TYPES = {
@@ -152,7 +156,7 @@ def actor_type(text: str) -> str | None:
 
 
 _SAGA_STATUSES = {
-    "failed": ("failures", "failed", "failing", "broken", "errored", "error", "errors"),
+    "failed": ("failures", "failure", "failed", "failing", "broken", "errored", "error", "errors"),
     "pending": ("pending", "queued"),
     "running": ("running", "in flight", "in progress", "active"),
     "paused": ("paused", "on hold"),
@@ -264,7 +268,7 @@ def step(text: str) -> str | None:
     """ "the payment step" → payment, "step process_payment" → process_payment;
     "the failed step" gives no slot."""
     after = re.search(r"\bstep\s+(?P<name>[a-z][a-z0-9_]*)\b", text)
-    if after is not None and after.group("name") not in {"of", "in", "for", "on", "from"}:
+    if after is not None and after.group("name") not in {"of", "in", "for", "on", "from", "and"}:
         return snake(after.group("name"))
     before = re.search(r"(?P<name>[a-z][a-z0-9_ ]*?)\s+step\b", text)
     if before is None:
