@@ -3,7 +3,21 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean system
+
+# Speech needs espeak-ng (pyttsx3's engine) and PortAudio (sounddevice); installed
+# with apt-get when missing, as root or through sudo.
+SYSTEM_PACKAGES := espeak-ng libportaudio2
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,10 +31,10 @@ $(VENV)/.installed-dev: pyproject.toml
 	$(PIP) install --quiet -e ".[dev]"
 	touch $(VENV)/.installed $@
 
-run: $(VENV)/.installed
+run: system $(VENV)/.installed
 	$(VENV)/bin/eva demo --sagas 300 --failure-rate 0.1 --crash-rate 0.02
 
-test: $(VENV)/.installed-dev
+test: system $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
@@ -30,6 +44,7 @@ bench: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy bench
 	$(PY) -m bench.sagas --quick
 	$(PY) -m bench.journal --quick
+	$(PY) -m bench.voice --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -32,6 +32,8 @@ from runtime import FAILURE_STATUSES, EngineError, Runtime
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
 _ENDED = frozenset({"completed", "rolled_back", "failed", "cancelled"})
+HEARING_FLOOR = 0.35
+"""Below this transcript confidence EVA asks to hear the command again (bench/voice.py)."""
 _ROWS = 200
 """Most rows a listing shows; the reply still counts them all."""
 _ACTIVE = ["pending", "running", "paused", "waiting_approval", "compensating"]
@@ -53,6 +55,7 @@ class _Pending:
     parsed: ParseResult
     text: str
     targets: list[str]
+    heard: float | None
 
 
 class Assistant:
@@ -81,7 +84,13 @@ class Assistant:
         self.pending: _Pending | None = None
 
     async def handle(self, text: str, *, transcript_confidence: float | None = None) -> Reply:
-        """Answer one command (or the yes/no to a pending confirmation); never raises."""
+        """Answer one command (or the yes/no to a pending confirmation); never raises.
+
+        A `transcript_confidence` marks the text as heard, not typed: below
+        `HEARING_FLOOR` EVA asks again instead of acting, and a destructive
+        command heard is always read back for a spoken yes (a "!" in a transcript
+        is Whisper's punctuation, not the Chairman's confirmation).
+        """
         try:
             return await self._handle(text, transcript_confidence)
         except _ClarifyError as question:
@@ -90,15 +99,26 @@ class Assistant:
             return Reply(str(exc)[:1].upper() + str(exc)[1:], "error", ok=False)
 
     async def _handle(self, text: str, confidence: float | None) -> Reply:
+        if confidence is not None and confidence < HEARING_FLOOR:
+            # Nothing changes, and a pending question stays open for the repeat.
+            return Reply(
+                f'I am not sure I heard that right ("{text}"). Please say it again.',
+                "repeat",
+                ok=False,
+                data={"transcript": text, "transcript_confidence": confidence},
+            )
         if self.pending is not None:
             pending, self.pending = self.pending, None
             if _YES.match(text):
+                how = "spoken yes" if confidence is not None else "confirmed"
                 return await self._execute(
-                    pending.parsed, pending.text, pending.targets, "confirmed", confidence
+                    pending.parsed, pending.text, pending.targets, how, pending.heard
                 )
             if _NO.match(text):
                 return Reply("Cancelled; nothing was changed.", pending.parsed.command.intent)
         parsed = parse(text)
+        if confidence is not None and parsed.confirmed:
+            parsed = ParseResult(parsed.command, parsed.confidence, parsed.suggestions, False)
         command = parsed.command
         intent = command.intent
         if intent == "unknown" and self.llm is not None:
@@ -137,8 +157,10 @@ class Assistant:
         if intent in ACTIONS:
             targets = await self._targets(intent, slots)
             bulk = intent in _CONTROLS and "saga" not in slots
-            if (intent in DESTRUCTIVE or bulk) and not (parsed.confirmed or self.assume_yes):
-                self.pending = _Pending(parsed, text, targets)
+            spoken = confidence is not None
+            asked = parsed.confirmed or (self.assume_yes and not spoken)
+            if (intent in DESTRUCTIVE or bulk) and not asked:
+                self.pending = _Pending(parsed, text, targets, confidence)
                 return Reply(
                     await self._readback(intent, slots, targets),
                     intent,

@@ -140,9 +140,32 @@ def _say(args: argparse.Namespace) -> int:
             print(reply.text)
             for row in reply.rows[:50]:
                 print("  " + "  ".join(f"{k}={v}" for k, v in row.items()))
+        if args.speak or args.wav:
+            _speak(reply.text, args)
         return 0 if reply.ok else 1
 
     return asyncio.run(_with_assistant(args, work))
+
+
+def _speak(text: str, args: argparse.Namespace) -> None:
+    """Say the reply aloud and/or into a WAV file; a missing engine or sound card is one
+    line on standard error, and the reply stands."""
+    from eva.voice import Speaker, VoiceError
+
+    try:
+        with Speaker.from_env(voice=args.voice, rate=args.rate) as speaker:
+            if speaker.unavailable_reason is not None:
+                print(f"eva say: {speaker.unavailable_reason}", file=sys.stderr)
+                return
+            if args.wav:
+                speaker.save(text, Path(args.wav))
+            if args.speak:
+                speaker.say(text)
+                speaker.wait_idle()
+                if speaker.playback_problem is not None:
+                    print(f"eva say: {speaker.playback_problem}", file=sys.stderr)
+    except (VoiceError, ValueError, OSError) as exc:
+        print(f"eva say: {exc}", file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -166,6 +189,10 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("text", help='the command, e.g. "show saga failures in the last hour"')
     say.add_argument("--db", help="database file or URL")
     say.add_argument("--json", action="store_true", help="the reply's data as JSON")
+    say.add_argument("--speak", action="store_true", help="also say the reply aloud")
+    say.add_argument("--wav", metavar="FILE", help="also write the spoken reply to a WAV file")
+    say.add_argument("--voice", help="espeak-ng voice, e.g. en-us or en-us+f2 (EVA_TTS_VOICE)")
+    say.add_argument("--rate", type=int, help="words a minute, 80-450 (EVA_TTS_RATE)")
     run_cmd = commands.add_parser("run", help="run a runbook: commands and expectations")
     run_cmd.add_argument("file", help="the runbook (see data/runbooks/)")
     run_cmd.add_argument("--db", help="database file or URL")
@@ -188,6 +215,17 @@ def _parser() -> argparse.ArgumentParser:
     parse_cmd.add_argument(
         "--eval", metavar="FILE", help="a JSONL corpus (text, intent, slots) to score"
     )
+    listen = commands.add_parser(
+        "listen",
+        help="hear commands in audio files or from the microphone (no database)",
+        description="Transcribe each FILE (WAV, FLAC, MP3, any rate) with faster-whisper, "
+        "or one command from the microphone with --mic, and print what it means as "
+        "`eva parse` does, with the transcript. EVA_STT_MODEL and EVA_STT_DEVICE choose "
+        "another model or device.",
+    )
+    listen.add_argument("files", nargs="*", metavar="FILE", help="audio files, one command each")
+    listen.add_argument("--mic", action="store_true", help="record one command")
+    listen.add_argument("--json", action="store_true", help="one JSON object per command")
     demo = commands.add_parser(
         "demo",
         help="run the demo workload headless and print a summary",
@@ -244,6 +282,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         except BrokenPipeError:
             return 1  # the reader went away
+    if args.command == "listen":
+        if bool(args.files) == bool(args.mic):
+            print("eva listen: give audio FILEs or --mic", file=sys.stderr)
+            return 2
+        from eva.voice.commands import listen
+
+        try:
+            return listen(args.files, mic=args.mic, as_json=args.json)
+        except BrokenPipeError:
+            return 1
     if args.command == "parse":
         try:
             return _parse_command(args)

@@ -61,6 +61,7 @@ _SAGA_SLIPS = {
     "sagars": "sagas",
     "sargal": "saga",
     "serger": "saga",
+    "sargat": "saga",
 }
 _DIGIT_GROUPS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 """Whisper writes "saga 1,024"; ids have no thousands separators."""

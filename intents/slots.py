@@ -176,7 +176,7 @@ _SAGA_STATUSES = {
 _ACTOR_STATUSES = {
     "active": ("healthy", "running", "up", "active"),
     "inactive": ("idle", "stopped", "inactive"),
-    "failed": ("failed", "broken", "crashed", "down", "dead", "failing"),
+    "failed": ("failed", "failure", "failures", "broken", "crashed", "down", "dead", "failing"),
     "recovering": ("restarting", "recovering"),
 }
 

@@ -141,7 +141,9 @@ RULES: list[tuple[str, re.Pattern[str]]] = [
         (
             "list_dead_letters",
             r"\b(?:dead[ -]letters?|dead[ -]lettered|undeliverable|dlq|undelivered|"
-            r"(?:could|can) ?not be delivered|not delivered|failed deliveries)\b",
+            r"(?:could|can) ?not be delivered|not delivered|failed deliveries|"
+            # Speech loses "dead" ("show get letters"); letters mean nothing else here.
+            r"letters?)\b",
         ),
         (
             "restart_actor",

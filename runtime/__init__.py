@@ -13,7 +13,14 @@ from runtime.actors.supervision import Directive, RestartIntensity, Strategy, Su
 from runtime.actors.system import ActorInfo, ActorSystem, RecentMessage
 from runtime.clock import Clock, ManualClock, SystemClock
 from runtime.decisions import Decision, DecisionLog
-from runtime.demo import DemoSummary, Faults, demo_definitions, install_demo, run_demo
+from runtime.demo import (
+    DemoSummary,
+    Faults,
+    demo_definitions,
+    demo_names,
+    install_demo,
+    run_demo,
+)
 from runtime.errors import (
     ActorError,
     ActorFailedError,
@@ -111,6 +118,7 @@ __all__ = [
     "UnknownSagaError",
     "UnknownSagaTypeError",
     "demo_definitions",
+    "demo_names",
     "install_demo",
     "load_definition",
     "parse_definition",

@@ -4,6 +4,7 @@ from runtime.demo.participants import DemoParticipant, Faults
 from runtime.demo.workload import (
     DemoSummary,
     demo_definitions,
+    demo_names,
     demo_participants,
     install_demo,
     run_demo,
@@ -15,6 +16,7 @@ __all__ = [
     "DemoSummary",
     "Faults",
     "demo_definitions",
+    "demo_names",
     "demo_participants",
     "install_demo",
     "run_demo",

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime.demo.actors import Crashes, build_actor_tree, desk_for
+from runtime.demo.actors import WORKERS, Crashes, build_actor_tree, desk_for
 from runtime.demo.participants import (
     SERVICES,
     DemoParticipant,
@@ -38,6 +38,12 @@ def sagas_dir() -> Path:
     if local.is_dir():
         return local
     return Path(__file__).resolve().parents[2] / "data" / "sagas"
+
+
+def demo_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The demo's ventures and actor names, known without opening a database."""
+    actors = sorted({name for name, _ in WORKERS} | {"backup-manager-1"})
+    return VENTURES, tuple(actors)
 
 
 def demo_definitions() -> list[SagaDefinition]:
