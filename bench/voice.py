@@ -49,6 +49,7 @@ class Row:
     transcribe: list[float]
     to_intent: list[float]
     rtf: list[float]
+    three_second: list[float]
     intents_right: int = 0
     slots_right: int = 0
     slots_counted: int = 0
@@ -65,6 +66,7 @@ class Row:
             "to_intent_p50_s": round(statistics.median(self.to_intent), 3),
             "to_intent_p95_s": round(_p95(self.to_intent), 3),
             "rtf_p50": round(statistics.median(self.rtf), 3),
+            "to_intent_3s_p50_s": round(statistics.median(self.three_second), 3),
             "intent_accuracy": round(self.intents_right / self.clips, 3),
             "slot_accuracy": round(self.slots_right / max(1, self.slots_counted), 3),
             "wer": round(self.word_errors / max(1, self.words), 3),
@@ -147,7 +149,7 @@ def run(clips: list[tuple[Clip, Path]], models: list[str]) -> list[Row]:
             ),
         ]
         for name, load_s, hear in configs:
-            row = Row(name + tag, load_s, [], [], [])
+            row = Row(name + tag, load_s, [], [], [], [])
             for clip, path in clips:
                 text, transcribe_s, to_intent_s = hear(path)
                 got = parse(text).as_json()
@@ -155,6 +157,8 @@ def run(clips: list[tuple[Clip, Path]], models: list[str]) -> list[Row]:
                 row.transcribe.append(transcribe_s)
                 row.to_intent.append(to_intent_s)
                 row.rtf.append(transcribe_s / _seconds(path))
+                if 2.5 <= _seconds(path) <= 3.5:
+                    row.three_second.append(to_intent_s)
                 row.intents_right += got["intent"] == clip.intent
                 right, counted = slots_heard(
                     clip.slots, got["slots"] if got["intent"] == clip.intent else {}
@@ -173,7 +177,8 @@ def _line(r: dict[str, object]) -> str:
     return (
         f"{r['config']:<40} load {r['load_s']:.2f}s  transcribe p50 {r['transcribe_p50_s']:.3f}"
         f" p95 {r['transcribe_p95_s']:.3f}  to-intent p50 {r['to_intent_p50_s']:.3f}"
-        f" p95 {r['to_intent_p95_s']:.3f}  RTF {r['rtf_p50']:.2f}"
+        f" p95 {r['to_intent_p95_s']:.3f}  (3 s clips p50 {r['to_intent_3s_p50_s']:.3f})"
+        f"  RTF {r['rtf_p50']:.2f}"
         f"  intent {r['intent_accuracy']:.1%}  slots {r['slot_accuracy']:.1%}  WER {r['wer']:.1%}"
     )
 
@@ -182,9 +187,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every third clip")
     parser.add_argument("--model", action="append", default=[], help="another model folder")
+    parser.add_argument(
+        "--snr",
+        type=float,
+        help="noise on the noisy clips at this SNR (dB) instead of the corpus's",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        clips = synthesize(Path(folder))
+        clips = synthesize(Path(folder), snr_db=args.snr)
         if args.quick:
             clips = clips[::3]
         seconds = [_seconds(p) for _, p in clips]

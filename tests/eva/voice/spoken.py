@@ -42,8 +42,9 @@ def clips() -> list[Clip]:
     return [Clip(**json.loads(line)) for line in CORPUS.read_text().splitlines() if line.strip()]
 
 
-def synthesize(folder: Path) -> list[tuple[Clip, Path]]:
-    """Every clip of the corpus written as a WAV into `folder`."""
+def synthesize(folder: Path, *, snr_db: float | None = None) -> list[tuple[Clip, Path]]:
+    """Every clip of the corpus written as a WAV into `folder` (`snr_db`: the noisy clips'
+    noise at this level instead of the corpus's)."""
     from eva.voice import Speaker
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +55,7 @@ def synthesize(folder: Path) -> list[tuple[Clip, Path]]:
             speech = speaker.synthesize(clip.text, voice=clip.voice, rate=clip.rate)
             samples = speech.samples.astype(np.float32) / 32768.0
             if clip.snr_db is not None:
-                samples = _noisy(samples, clip.snr_db, seed=i)
+                samples = _noisy(samples, snr_db or clip.snr_db, seed=i)
             _write(path, samples, speech.sample_rate)
             out.append((clip, path))
     return out
