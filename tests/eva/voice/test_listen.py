@@ -76,6 +76,7 @@ def test_the_corpus_speaks_every_intent_in_several_voices_rates_and_noise() -> N
     assert sum(c.snr_db is not None for c in corpus) >= 10
 
 
+@pytest.mark.timeout(300)  # 52 clips through the real model, on a shared 2-core machine
 def test_eva_hears_its_own_speech_well_enough_to_act(spoken: list[tuple[Clip, Path]]) -> None:
     heard = _listen(*(path for _, path in spoken))
     assert len(heard) == len(spoken)
