@@ -13,6 +13,7 @@ from typing import Any
 from eva import runbook
 from eva.assistant import Assistant
 from eva.llm import LLMFallback, LLMUnavailableError
+from eva.replies import Reply
 from intents import evaluate, parse
 from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
 
@@ -120,22 +121,21 @@ async def _with_assistant(args: argparse.Namespace, work: Any) -> int:
         return result
 
 
+def _reply_json(reply: Reply) -> dict[str, Any]:
+    return {
+        "intent": reply.intent,
+        "text": reply.text,
+        "ok": reply.ok,
+        "rows": reply.rows,
+        "data": reply.data,
+    }
+
+
 def _say(args: argparse.Namespace) -> int:
     async def work(assistant: Assistant) -> int:
         reply = await assistant.handle(args.text)
         if args.json:
-            print(
-                json.dumps(
-                    {
-                        "intent": reply.intent,
-                        "text": reply.text,
-                        "ok": reply.ok,
-                        "rows": reply.rows,
-                        "data": reply.data,
-                    },
-                    default=str,
-                )
-            )
+            print(json.dumps(_reply_json(reply), default=str))
         else:
             print(reply.text)
             for row in reply.rows[:50]:
@@ -166,6 +166,41 @@ def _speak(text: str, args: argparse.Namespace) -> None:
                     print(f"eva say: {speaker.playback_problem}", file=sys.stderr)
     except (VoiceError, ValueError, OSError) as exc:
         print(f"eva say: {exc}", file=sys.stderr)
+
+
+def _act_on_speech(args: argparse.Namespace) -> Any:
+    """`eva listen --act`: each command heard is carried out and answered (and spoken)."""
+
+    async def work(assistant: Assistant) -> int:
+        from eva.voice import Microphone, Speaker, VoiceError
+        from eva.voice.session import VoiceSession
+
+        speaker = Speaker.from_env() if args.speak else None
+        session = VoiceSession(assistant, speaker=speaker)
+        failed = False
+        for name in args.files or [None]:
+            try:
+                source = (
+                    Path(name)
+                    if name is not None
+                    else (await asyncio.to_thread(Microphone().record)).samples
+                )
+            except VoiceError as exc:
+                print(f"eva listen: {exc}", file=sys.stderr)
+                return 1
+            exchange = await session.hear(source)
+            heard = exchange.transcript.text if exchange.transcript else ""
+            failed |= not exchange.reply.ok
+            if args.json:
+                print(json.dumps({"transcript": heard, **_reply_json(exchange.reply)}, default=str))
+            else:
+                print(f"heard {heard!r}\n{exchange.reply.text}", flush=True)
+        if speaker is not None:
+            speaker.wait_idle()
+            speaker.close()
+        return 1 if failed else 0
+
+    return work
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -226,6 +261,11 @@ def _parser() -> argparse.ArgumentParser:
     listen.add_argument("files", nargs="*", metavar="FILE", help="audio files, one command each")
     listen.add_argument("--mic", action="store_true", help="record one command")
     listen.add_argument("--json", action="store_true", help="one JSON object per command")
+    listen.add_argument(
+        "--act", action="store_true", help="carry out what is heard against the runtime"
+    )
+    listen.add_argument("--db", help="with --act: database file or URL")
+    listen.add_argument("--speak", action="store_true", help="with --act: say the replies aloud")
     demo = commands.add_parser(
         "demo",
         help="run the demo workload headless and print a summary",
@@ -289,6 +329,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from eva.voice.commands import listen
 
         try:
+            if args.act:
+                return asyncio.run(_with_assistant(args, _act_on_speech(args)))
             return listen(args.files, mic=args.mic, as_json=args.json)
         except BrokenPipeError:
             return 1

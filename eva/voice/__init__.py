@@ -18,10 +18,12 @@ from eva.voice.hints import Hints
 from eva.voice.listener import Heard, Listener, Transcript
 from eva.voice.microphone import Microphone, Recording
 from eva.voice.nbest import Guess
+from eva.voice.session import Exchange, VoiceSession
 from eva.voice.speech import Speaker, Speech, Voice
 
 __all__ = [
     "Endpointer",
+    "Exchange",
     "Guess",
     "Heard",
     "Hints",
@@ -39,4 +41,5 @@ __all__ = [
     "Transcript",
     "Voice",
     "VoiceError",
+    "VoiceSession",
 ]

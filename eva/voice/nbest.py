@@ -22,6 +22,20 @@ _UNKNOWN_NAME = 0.3
 nobody has is more likely misheard than meant."""
 _SLOT_WEIGHT = 0.1
 """What each slot the command fills gains a guess: "compliance checker 2" over "... tube"."""
+_NO_TARGET = 0.3
+"""What an action that names nothing to act on costs: "pause saga, work" is a near miss
+of "pause saga 1", not an order to pause everything."""
+_TARGETS = {"saga", "saga_type", "status", "all", "actor"}
+_TARGETED = {
+    "pause_saga",
+    "resume_saga",
+    "cancel_saga",
+    "force_compensation",
+    "retry_step",
+    "approve_saga",
+    "restart_actor",
+    "stop_actor",
+}
 _WORD = re.compile(r"[a-z]+|\d+")
 
 
@@ -58,6 +72,12 @@ def unknown_names(parsed: ParseResult, hints: Hints) -> int:
     return missing
 
 
+def untargeted(parsed: ParseResult) -> bool:
+    """An action on sagas or actors that names none."""
+    command = parsed.command
+    return command.intent in _TARGETED and not _TARGETS & set(command.slots())
+
+
 def choose(guesses: list[Guess], hints: Hints) -> tuple[Guess, ParseResult]:
     """The guess to act on, and its parse: the best-scoring one that is a command,
     or Whisper's first when none is."""
@@ -71,6 +91,7 @@ def choose(guesses: list[Guess], hints: Hints) -> tuple[Guess, ParseResult]:
             + _FIT_WEIGHT * fit(guess.text, hints.words)
             - _UNKNOWN_NAME * unknown_names(parsed, hints)
             + _SLOT_WEIGHT * len(parsed.command.slots())
+            - _NO_TARGET * untargeted(parsed)
         )
         if best is None or score > best[0]:
             best = (score, guess, parsed)

@@ -7,7 +7,8 @@ synthesises everything and then runs `aplay`, which blocks and cannot be
 interrupted; and through its command queue a new rate or voice sometimes
 applied one utterance late. The samples are played block by block through
 sounddevice, checking between blocks whether a newer reply should cut them off.
-espeak-ng is not thread-safe, so every call into it happens on the worker.
+espeak-ng is one engine per process and not thread-safe, so calls into it take
+a process-wide lock, whichever speaker makes them.
 """
 
 from __future__ import annotations
@@ -157,7 +158,6 @@ class Speaker:
         self._lock = threading.Condition()
         self._generation = 0
         self._pending = 0
-        self._chunks: list[bytes] = []
         self._espeak: Any = None
         self._default_voice = ""
         self._interrupt = threading.Event()
@@ -291,11 +291,12 @@ class Speaker:
         try:
             import pyttsx3
 
-            engine = pyttsx3.init("espeak")  # loads and initialises libespeak-ng once
-            from pyttsx3.drivers import _espeak
+            with _ESPEAK:
+                engine = pyttsx3.init("espeak")  # loads and initialises libespeak-ng once
+                from pyttsx3.drivers import _espeak
 
+                _espeak.SetSynthCallback(_collect)
             self._espeak = _espeak
-            _espeak.SetSynthCallback(self._collect)
             self._engine = engine
             self._voices = [
                 Voice(v.id, v.name, tuple(str(lang) for lang in v.languages or ()))
@@ -348,20 +349,28 @@ class Speaker:
 
     def _synthesize(self, text: str, voice: str | None, rate: int | None) -> Speech:
         espeak = self._espeak
-        if espeak.SetVoiceByName((voice or self._default_voice).encode()) != 0:
-            raise ValueError(f"espeak-ng has no voice {voice!r}.")
-        espeak.SetParameter(espeak.RATE, rate or 175, 0)
-        espeak.SetParameter(espeak.VOLUME, round(self.volume * 100), 0)
-        self._chunks.clear()
-        espeak.Synth(text.encode(), flags=espeak.ENDPAUSE | espeak.CHARS_UTF8)
-        espeak.Synchronize()
-        samples = np.frombuffer(b"".join(self._chunks), dtype="<i2").copy()
+        with _ESPEAK:
+            if espeak.SetVoiceByName((voice or self._default_voice).encode()) != 0:
+                raise ValueError(f"espeak-ng has no voice {voice!r}.")
+            espeak.SetParameter(espeak.RATE, rate or 175, 0)
+            espeak.SetParameter(espeak.VOLUME, round(self.volume * 100), 0)
+            _CHUNKS.clear()
+            espeak.Synth(text.encode(), flags=espeak.ENDPAUSE | espeak.CHARS_UTF8)
+            espeak.Synchronize()
+            samples = np.frombuffer(b"".join(_CHUNKS), dtype="<i2").copy()
         if samples.size == 0:
             raise NoSpeechEngineError("espeak-ng produced no speech for that text.")
         return Speech(samples, _ESPEAK_RATE)
 
-    def _collect(self, wav: Any, count: int, events: Any) -> int:
-        """espeak-ng's synthesis callback: keep the samples (0: go on)."""
-        if count > 0:
-            self._chunks.append(ctypes.string_at(wav, count * ctypes.sizeof(ctypes.c_short)))
-        return 0
+
+_ESPEAK = threading.Lock()
+"""espeak-ng is one engine per process with one synthesis callback: speakers take turns."""
+_CHUNKS: list[bytes] = []
+
+
+def _collect(wav: Any, count: int, events: Any) -> int:
+    """espeak-ng's synthesis callback (called inside Synth, under `_ESPEAK`): keep the
+    samples; 0 means go on."""
+    if count > 0:
+        _CHUNKS.append(ctypes.string_at(wav, count * ctypes.sizeof(ctypes.c_short)))
+    return 0

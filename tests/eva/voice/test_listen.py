@@ -218,3 +218,25 @@ def test_listening_with_no_microphone_is_one_clear_line() -> None:
     [answer] = [json.loads(line) for line in done.stdout.splitlines()]
     assert str(answer["error"]).startswith("No microphone")
     assert "Traceback" not in done.stderr
+
+
+def test_eva_listen_act_carries_out_what_it_hears(tmp_path: Path) -> None:
+    command = tmp_path / "help.wav"
+    with Speaker() as speaker:
+        speaker.save("what can you do", command, rate=150)
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "eva", "listen", "--act", "--json"),
+            *("--db", str(tmp_path / "e.db"), str(command), str(tmp_path / "missing.wav")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    helped, missing = [json.loads(line) for line in done.stdout.splitlines()]
+    assert (helped["intent"], helped["ok"]) == ("help", True)
+    assert helped["text"].startswith("Ask about sagas")
+    assert (missing["intent"], missing["ok"], missing["transcript"]) == ("unheard", False, "")
+    assert missing["text"] == f"There is no file {tmp_path / 'missing.wav'}."
+    assert done.returncode == 1

@@ -205,3 +205,21 @@ def test_eva_say_speaks_the_reply_into_a_wav_and_says_once_there_is_no_sound_car
     assert done.stderr == "eva say: No audio output device; replies are shown, not spoken.\n"
     with wave.open(str(tmp_path / "reply.wav")) as w:
         assert w.getnframes() / w.getframerate() > 3.0
+
+
+def test_two_speakers_at_once_each_get_their_own_speech() -> None:
+    texts = ["help", "force compensation on saga 42 because the supplier cancelled"]
+    with Speaker() as a, Speaker() as b:
+        alone = [a.synthesize(t).seconds for t in texts]
+        results: list[float] = [0.0, 0.0]
+
+        def speak(i: int, speaker: Speaker) -> None:
+            for _ in range(5):
+                results[i] = speaker.synthesize(texts[i]).seconds
+
+        threads = [threading.Thread(target=speak, args=(i, s)) for i, s in enumerate((a, b))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == pytest.approx(alone, rel=0.05)
