@@ -240,3 +240,27 @@ def test_eva_listen_act_carries_out_what_it_hears(tmp_path: Path) -> None:
     assert (missing["intent"], missing["ok"], missing["transcript"]) == ("unheard", False, "")
     assert missing["text"] == f"There is no file {tmp_path / 'missing.wav'}."
     assert done.returncode == 1
+
+
+def _encode(source: Path, target: Path, codec: str, rate: int) -> Path:
+    """The command re-encoded by FFmpeg (through PyAV) at another rate."""
+    import av
+    from faster_whisper import decode_audio
+
+    samples = (decode_audio(str(source), sampling_rate=rate) * 32767).astype(np.int16)
+    with av.open(str(target), "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.AudioStream)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return target
+
+
+def test_flac_and_mp3_at_any_rate_are_heard_like_wav(tmp_path: Path, command: Path) -> None:
+    flac = _encode(command, tmp_path / "pause.flac", "flac", 44_100)
+    mp3 = _encode(command, tmp_path / "pause.mp3", "libmp3lame", 48_000)
+    heard = _listen(command, flac, mp3)
+    assert [(h["intent"], h["slots"]) for h in heard] == [("pause_saga", {"saga": "42"})] * 3
