@@ -14,10 +14,10 @@ a process-wide lock, whichever speaker makes them.
 from __future__ import annotations
 
 import ctypes
+import difflib
+import logging
 import os
 import queue
-import re
-import tempfile
 import threading
 import wave
 from collections.abc import Callable
@@ -38,7 +38,7 @@ _BLOCK_SECONDS = 0.05
 """Playback is written in blocks this long: a new reply cuts in within one block."""
 _ESPEAK_RATE = 22_050
 """espeak-ng's sample rate."""
-_VARIANT = re.compile(r"^[A-Za-z0-9_]+$")
+_log = logging.getLogger("eva.voice.speech")
 
 Event = Literal["started", "finished", "interrupted", "dropped", "failed"]
 
@@ -163,19 +163,22 @@ class Speaker:
         self._interrupt = threading.Event()
         self._engine: Any = None
         self._voices: list[Voice] = []
-        self._folder = tempfile.TemporaryDirectory(prefix="eva-speech-")
+        self._variants: list[str] = []
         started: Future[None] = Future()
         self._worker = threading.Thread(
             target=self._run, args=(started,), name="eva-speaker", daemon=True
         )
         self._worker.start()
         started.result()
-        self.voice = voice or ""
-        self.rate = rate or 175
+        self.voice = ""
         self.volume = volume
-        if voice is not None:
-            self.voice = self.check_voice(voice)
-        self.rate = self.check_rate(self.rate)
+        try:
+            self.rate = self.check_rate(175 if rate is None else rate)
+            if voice is not None:
+                self.voice = self.check_voice(voice)
+        except ValueError:
+            self.close()  # the worker is already running; a refused setting must not leak it
+            raise
 
     @classmethod
     def from_env(cls, *, voice: str | None = None, rate: int | None = None) -> Speaker:
@@ -198,16 +201,33 @@ class Speaker:
         return list(self._voices)
 
     def check_voice(self, voice: str) -> str:
-        """The voice if espeak-ng has it, else a ValueError naming close ones."""
-        base, _, variant = voice.partition("+")
+        """The voice as espeak-ng spells it, if it has it, else a ValueError naming close ones.
+
+        espeak-ng matches the voice case-blind (`gmw/en-US` is `gmw/en-us`) but the
+        variant exactly, and quietly drops a variant it does not know (`en-us+F3`
+        speaks as plain `en-us`), so the variant is checked here against its list.
+        """
+        base, plus, variant = voice.partition("+")
+        if not self._voices:  # no engine: nothing to check against, and nothing will speak
+            return voice
         known = {v.id for v in self._voices} | {v.id.rpartition("/")[2] for v in self._voices}
-        known |= {lang for v in self._voices for lang in v.languages}
-        if self._voices and base not in known:
-            near = sorted(k for k in known if k.startswith(base[:2]))[:6]
-            raise ValueError(f"No voice {base!r}; try {', '.join(near) or 'en-us'}.")
-        if variant and not _VARIANT.match(variant):
-            raise ValueError(f"No voice variant {variant!r}; try m3 or f2.")
-        return voice
+        known |= {lang.lower() for v in self._voices for lang in v.languages}
+        if base.lower() not in known:
+            near = difflib.get_close_matches(base.lower(), sorted(known), n=6, cutoff=0.6)
+            raise ValueError(
+                f"No voice {base!r}; try {', '.join(near) or 'en-us'} "
+                f"({len(self._voices)} voices: see Speaker.voices())."
+            )
+        if not plus:
+            return voice
+        spelled = {name.lower(): name for name in self._variants}
+        if variant.lower() not in spelled:
+            near = difflib.get_close_matches(variant, self._variants, n=6, cutoff=0.5)
+            raise ValueError(
+                f"No voice variant {variant!r}; try {', '.join(near) or 'f2, m3'} "
+                "(all of them: espeak-ng --voices=variant)."
+            )
+        return f"{base}+{spelled[variant.lower()]}"
 
     @staticmethod
     def check_rate(rate: int) -> int:
@@ -255,7 +275,7 @@ class Speaker:
         if not self.available:
             raise NoSpeechEngineError(self.unavailable_reason or "No speech engine.")
         chosen_voice = self.check_voice(voice) if voice else self.voice
-        chosen_rate = self.check_rate(rate) if rate else self.rate
+        chosen_rate = self.rate if rate is None else self.check_rate(rate)
         result: Future[Speech] = Future()
         self._jobs.put(_Synthesize(text, chosen_voice, chosen_rate, result))
         return result.result()
@@ -272,7 +292,6 @@ class Speaker:
         self.stop()
         self._jobs.put(None)
         self._worker.join()
-        self._folder.cleanup()
 
     def __enter__(self) -> Speaker:
         return self
@@ -296,6 +315,9 @@ class Speaker:
                 from pyttsx3.drivers import _espeak
 
                 _espeak.SetSynthCallback(_collect)
+                # pyttsx3 lists voices but not their variants (`+f3`): ask espeak-ng.
+                variants = _espeak.ListVoices(ctypes.pointer(_espeak.VOICE(languages=b"variant")))
+            self._variants = [v.identifier.decode().rpartition("/")[2] for v in variants]
             self._espeak = _espeak
             self._engine = engine
             self._voices = [
@@ -322,30 +344,51 @@ class Speaker:
             self._speak(job)
 
     def _speak(self, job: _Say) -> None:
-        with self._lock:
-            if job.generation != self._generation:
-                self._emit(job.text, "dropped")
-                self._done()
-                return
-            self._interrupt.clear()
-        self._emit(job.text, "started")
         try:
-            speech = self._synthesize(job.text, self.voice, self.rate)
-            completed = not self._interrupt.is_set() and self._output.play(speech, self._interrupt)
+            with self._lock:
+                if job.generation != self._generation:
+                    self._emit(job.text, "dropped")
+                    return
+                self._interrupt.clear()
+            self._emit(job.text, "started")
+            try:
+                speech = self._synthesize(job.text, self.voice, self.rate)
+                completed = not self._interrupt.is_set() and self._output.play(
+                    speech, self._interrupt
+                )
+            # Whatever an output raises, the worker must live on: synthesize() and
+            # wait_idle() wait on it, and a caller of say() never sees the failure.
+            except Exception as exc:
+                self._failed(job.text, exc)
+                return
             self._emit(job.text, "finished" if completed else "interrupted")
-        except NoSpeechEngineError as exc:
-            self.playback_problem = self.playback_problem or str(exc)
-            self._emit(job.text, "failed")
-        with self._lock:
-            self._done()
+        finally:
+            with self._lock:
+                self._done()
+
+    def _failed(self, text: str, exc: Exception) -> None:
+        if self.playback_problem is None:
+            self.playback_problem = (
+                str(exc)
+                if isinstance(exc, NoSpeechEngineError)
+                else f"Speech failed ({type(exc).__name__}: {exc}); replies are shown, not spoken."
+            )
+            # The caller shows `playback_problem`; the log keeps the traceback, at a level
+            # that Python's last-resort handler does not print over the CLI's stderr.
+            _log.debug("%s", self.playback_problem, exc_info=exc)
+        self._emit(text, "failed")
 
     def _done(self) -> None:
         self._pending -= 1
         self._lock.notify_all()
 
     def _emit(self, text: str, event: Event) -> None:
-        if self._on_event is not None:
+        if self._on_event is None:
+            return
+        try:
             self._on_event(text, event)
+        except Exception:  # a listener's bug must not stop the speaking
+            _log.exception("on_event failed for %r (%s)", text, event)
 
     def _synthesize(self, text: str, voice: str | None, rate: int | None) -> Speech:
         espeak = self._espeak
