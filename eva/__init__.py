@@ -5,5 +5,6 @@ May import `intents`, `runtime`, `runtime.errors` and `runtime.events`; never `t
 
 from eva.assistant import Assistant
 from eva.replies import Reply
+from intents import complete
 
-__all__ = ["Assistant", "Reply"]
+__all__ = ["Assistant", "Reply", "complete"]

@@ -4,6 +4,7 @@ Pure: no I/O, and nothing of EVA's other packages is imported here.
 """
 
 from intents.commands import ACTIONS, COMMANDS, DESTRUCTIVE, Command
+from intents.complete import complete
 from intents.evaluate import Evaluation, evaluate
 from intents.normalize import normalize, split_confirmation, split_reason
 from intents.parse import CONFIDENCE_FLOOR, ParseResult, parse, suggest
@@ -20,6 +21,7 @@ __all__ = [
     "Command",
     "Evaluation",
     "ParseResult",
+    "complete",
     "evaluate",
     "normalize",
     "parse",

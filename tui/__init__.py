@@ -1,3 +1,5 @@
 """The Textual dashboard. May import `eva` (and through it nothing else of ours directly)."""
 
-__all__: list[str] = []
+from tui.history import History
+
+__all__ = ["History"]
