@@ -34,6 +34,8 @@ _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort th
 _ENDED = frozenset({"completed", "rolled_back", "failed", "cancelled"})
 HEARING_FLOOR = 0.35
 """Below this transcript confidence EVA asks to hear the command again (bench/voice.py)."""
+SAGA_FILTERS = ("status", "since_seconds", "saga_type", "venture", "limit")
+"""The slots of "show ... sagas" that filter the saga table."""
 _ROWS = 200
 """Most rows a listing shows; the reply still counts them all."""
 _ACTIVE = ["pending", "running", "paused", "waiting_approval", "compensating"]
@@ -174,6 +176,23 @@ class Assistant:
             )
             return await self._execute(parsed, text, targets, how, confidence)
         return await self._query(intent, slots)
+
+    async def saga_table(self, filter: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of the saga table for a filter in slot form (what a "show ... sagas"
+        reply carries in `data["filter"]`), newest first."""
+        filters = self._saga_filters(filter)
+        limit = filter.get("limit")
+        return saga_rows(await self.runtime.query_sagas(**filters, limit=limit or _ROWS))
+
+    def _saga_filters(self, slots: dict[str, Any]) -> dict[str, Any]:
+        status = slots.get("status")
+        kind = slots.get("saga_type")
+        return {
+            "status": list(FAILURE_STATUSES) if status == "failed" else status,
+            "since_seconds": slots.get("since_seconds"),
+            "saga_type": self._saga_type(kind) if kind else None,
+            "venture": slots.get("venture"),
+        }
 
     # --- resolving references ---------------------------------------------
 
@@ -366,14 +385,7 @@ class Assistant:
         since = slots.get("since_seconds")
         if intent == "list_sagas":
             status = slots.get("status")
-            statuses = list(FAILURE_STATUSES) if status == "failed" else status
-            kind = slots.get("saga_type")
-            filters: dict[str, Any] = {
-                "status": statuses,
-                "since_seconds": since,
-                "saga_type": self._saga_type(kind) if kind else None,
-                "venture": slots.get("venture"),
-            }
+            filters = self._saga_filters(slots)
             limit = slots.get("limit")
             sagas = await rt.query_sagas(**filters, limit=limit or _ROWS)
             total = len(sagas) if limit or len(sagas) < _ROWS else await rt.count_sagas(**filters)
@@ -389,7 +401,10 @@ class Assistant:
             text = describe_sagas(sagas, what, window_words(since))
             if total > len(sagas):
                 text = f"{total} {what}{window_words(since)}; the latest {len(sagas)} are shown."
-            return Reply(text, intent, rows=saga_rows(sagas), data={"count": total})
+            shown = {k: v for k, v in slots.items() if k in SAGA_FILTERS}
+            return Reply(
+                text, intent, rows=saga_rows(sagas), data={"count": total, "filter": shown}
+            )
         if intent == "describe_saga":
             saga_id = await self._saga(str(slots.get("saga", "@last")))
             state = await rt.get_saga(saga_id)

@@ -1,0 +1,97 @@
+"""The dashboard driven like the Chairman drives it: keys in, screen out (Textual pilot)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from eva import Assistant
+from runtime import Runtime, SagaStatus
+from tests.conftest import Recorder
+from tests.runtime.test_sagas import start_held
+from tui import History
+from tui.app import CommandBar, ConfirmScreen, Dashboard
+
+
+def _statuses(app: Dashboard) -> dict[str, str]:
+    table = app.query_one("#sagas", DataTable)
+    return {
+        str(row[0]): str(row[3]) for row in (table.get_row_at(i) for i in range(table.row_count))
+    }
+
+
+def _text(app: Dashboard, selector: str) -> str:
+    return str(app.query_one(selector, Static).render())
+
+
+async def test_a_typed_query_filters_the_table_and_shows_its_chips(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    done = await runtime.start_saga("order", "acme")
+    await runtime.wait_for([done])
+    held, gate = await start_held(runtime, recorder)
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert _statuses(app) == {held: "running", done: "completed"}
+        await pilot.press(*"show running sagas", "enter")
+        await pilot.pause()
+        assert _statuses(app) == {held: "running"}
+        assert _text(app, "#chips") == "[status: running]"
+        assert _text(app, "#reply").startswith("1 running saga")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert set(_statuses(app)) == {held, done}
+    gate.set()
+
+
+async def test_pausing_a_saga_changes_its_row(runtime: Runtime, recorder: Recorder) -> None:
+    held, gate = await start_held(runtime, recorder)
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*f"pause saga {held}", "enter")
+        await pilot.pause()
+        assert _text(app, "#reply") == f"Saga {held} is now paused."
+        assert _statuses(app)[held] == "paused"
+    gate.set()
+
+
+async def test_a_destructive_command_waits_for_y_and_enter_alone_does_nothing(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    held, gate = await start_held(runtime, recorder)
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*f"abort saga {held}", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.question.startswith(f"Abort saga {held}")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert _text(app, "#reply") == "Cancelled; nothing was changed."
+        assert (await runtime.get_saga(held)).status is SagaStatus.RUNNING
+        await pilot.press(*f"abort saga {held}", "enter")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        gate.set()
+        await runtime.wait_for([held])
+        assert (await runtime.get_saga(held)).status is SagaStatus.CANCELLED
+        [decision] = await runtime.decisions.list()
+        assert decision.confirmation == "confirmed"
+
+
+async def test_up_recalls_earlier_commands_and_completion_is_offered(
+    runtime: Runtime, tmp_path: object
+) -> None:
+    app = Dashboard(Assistant(runtime), history=History())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"help", "enter", *"show dead", "up")
+        bar = app.query_one(CommandBar)
+        assert bar.value == "help"
+        await pilot.press("down")
+        assert bar.value == "show dead"
+        await pilot.pause()
+        assert bar._suggestion == "show dead letters from the last hour"
