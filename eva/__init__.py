@@ -5,6 +5,8 @@ May import `intents`, `runtime`, `runtime.errors` and `runtime.events`; never `t
 
 from eva.assistant import Assistant
 from eva.replies import Reply
+from eva.workspace import Workload, open_assistant
 from intents import complete
+from runtime import EngineError
 
-__all__ = ["Assistant", "Reply", "complete"]
+__all__ = ["Assistant", "EngineError", "Reply", "Workload", "complete", "open_assistant"]

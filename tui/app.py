@@ -95,7 +95,9 @@ class Dashboard(App[None]):
 
     TITLE = "EVA"
     CSS = """
+    #main { height: 1fr; }
     #sagas { height: 1fr; }
+    #bar { height: 3; }
     #chips { height: 1; color: $accent; padding: 0 1; }
     #reply { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
     #confirm { width: 80; height: auto; padding: 1 2; border: thick $warning; background: $panel; }
@@ -117,7 +119,7 @@ class Dashboard(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Vertical():
+        with Vertical(id="main"):
             yield Static("all sagas", id="chips")
             yield DataTable(id="sagas", cursor_type="row", zebra_stripes=True)
             yield Static("", id="reply")

@@ -1,0 +1,71 @@
+"""An assistant over an open runtime with the demo installed, and a demo workload that
+keeps going in the background (what the dashboard operates)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from eva.assistant import Assistant
+from eva.llm import LLMFallback
+from runtime import Faults, Runtime, install_demo, run_demo
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The demo traffic: `sagas` new sagas a second (0: none), with injected faults."""
+
+    sagas: int = 20
+    failure_rate: float = 0.1
+    crash_rate: float = 0.02
+    seed: int = 0
+
+
+def database_url(db: str | None) -> str | None:
+    """A file path or a URL as an SQLAlchemy URL (None: `EVA_DATABASE_URL` or data/eva.db)."""
+    if db is None:
+        return None
+    return f"sqlite+aiosqlite:///{Path(db)}" if "://" not in db else db
+
+
+@contextlib.asynccontextmanager
+async def open_assistant(
+    db: str | None = None, workload: Workload | None = None
+) -> AsyncIterator[Assistant]:
+    """Open the runtime, install the demo, resume what was in flight, and run the
+    workload batch after batch until the block ends.
+
+    Raises:
+        EngineError: the database cannot be opened (with the reason).
+    """
+    workload = workload or Workload()
+    faults = Faults(
+        failure_rate=workload.failure_rate,
+        compensation_failure_rate=workload.failure_rate / 4,
+    )
+    async with Runtime(database_url(db), seed=workload.seed, recover=False) as runtime:
+        await install_demo(runtime, faults, seed=workload.seed, crash_rate=workload.crash_rate)
+        traffic = asyncio.create_task(_traffic(runtime, workload))
+        try:
+            yield Assistant(runtime, llm=LLMFallback.from_env())
+        finally:
+            traffic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await traffic
+
+
+async def _traffic(runtime: Runtime, workload: Workload) -> None:
+    # Waiting sagas are left for the Chairman to approve. A batch a second keeps the
+    # table moving without burying what the Chairman is looking at.
+    batch = 0
+    while True:
+        await run_demo(
+            runtime, sagas=workload.sagas, seed=workload.seed + batch, auto_approve=False
+        )
+        batch += 1
+        if workload.sagas == 0:
+            return
+        await runtime.clock.sleep(1.0)
