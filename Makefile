@@ -32,7 +32,7 @@ $(VENV)/.installed-dev: pyproject.toml
 	touch $(VENV)/.installed $@
 
 run: system $(VENV)/.installed
-	$(VENV)/bin/eva demo --sagas 300 --failure-rate 0.1 --crash-rate 0.02
+	$(VENV)/bin/eva --sagas 10 --failure-rate 0.1 --crash-rate 0.02
 
 test: system $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
