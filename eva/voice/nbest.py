@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from eva.voice.hints import Hints
-from intents import ParseResult, normalize, parse, split_reason
+from intents import ACTIONS, ParseResult, normalize, parse, split_reason
 
 _FIT_WEIGHT = 1.0
 """How much a fully known guess gains over Whisper's average token log-probability."""
@@ -26,16 +26,8 @@ _NO_TARGET = 0.3
 """What an action that names nothing to act on costs: "pause saga, work" is a near miss
 of "pause saga 1", not an order to pause everything."""
 _TARGETS = {"saga", "saga_type", "status", "all", "actor"}
-_TARGETED = {
-    "pause_saga",
-    "resume_saga",
-    "cancel_saga",
-    "force_compensation",
-    "retry_step",
-    "approve_saga",
-    "restart_actor",
-    "stop_actor",
-}
+_TARGETED = ACTIONS - {"start_saga", "pause_intake", "resume_intake"}
+"""The actions that act on a saga or an actor."""
 _WORD = re.compile(r"[a-z]+|\d+")
 
 
