@@ -19,6 +19,7 @@ from textual.suggester import Suggester
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from eva import Assistant, Reply, complete
+from eva.voice import Speaker
 from tui.history import History
 
 REFRESH_SECONDS = 0.5
@@ -91,6 +92,7 @@ class Dashboard(App[None]):
     Args:
         assistant: answers and acts on the Chairman's commands.
         history: the command bar's history (default: in memory).
+        speaker: speaks each reply unless muted (default: silent).
     """
 
     TITLE = "EVA"
@@ -107,13 +109,21 @@ class Dashboard(App[None]):
         Binding("ctrl+l", "focus_command", "Command"),
         Binding("ctrl+t", "focus_table", "Sagas"),
         Binding("ctrl+r", "clear_filter", "All sagas"),
+        Binding("ctrl+o", "toggle_mute", "Mute"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
-    def __init__(self, assistant: Assistant, *, history: History | None = None) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        *,
+        history: History | None = None,
+        speaker: Speaker | None = None,
+    ) -> None:
         super().__init__()
         self.assistant = assistant
         self.history = history or History()
+        self.speaker = speaker
         self.filter: dict[str, Any] = {}
         self.last_reply: Reply | None = None
 
@@ -133,6 +143,8 @@ class Dashboard(App[None]):
         self.query_one(CommandBar).focus()
         if self.history.problem:
             self.show_reply(self.history.problem)
+        if self.speaker is not None and self.speaker.unavailable_reason:
+            self.notify(self.speaker.unavailable_reason)
         await self.refresh_sagas()
         self.set_interval(REFRESH_SECONDS, self.refresh_sagas)
 
@@ -164,6 +176,16 @@ class Dashboard(App[None]):
 
     # --- commanding ---------------------------------------------------------------
 
+    def action_toggle_mute(self) -> None:
+        if self.speaker is None:
+            self.notify("Speech is off: no speech engine here.")
+            return
+        if self.speaker.muted:
+            self.speaker.unmute()
+        else:
+            self.speaker.mute()
+        self.notify("Muted." if self.speaker.muted else "Replies are spoken.")
+
     def action_focus_command(self) -> None:
         self.query_one(CommandBar).focus()
 
@@ -187,6 +209,8 @@ class Dashboard(App[None]):
         reply = await self.assistant.handle(text)
         self.last_reply = reply
         self.show_reply(reply.text)
+        if self.speaker is not None:
+            self.speaker.say(reply.text)
         if reply.intent == "list_sagas" and "filter" in reply.data:
             self.set_filter(reply.data["filter"])
         if reply.awaiting_confirmation:

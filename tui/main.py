@@ -14,6 +14,7 @@ from pathlib import Path
 
 from eva import EngineError, Workload, open_assistant
 from eva.cli import main as eva_main
+from eva.voice import Speaker
 from tui.app import Dashboard
 from tui.history import History
 
@@ -47,5 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(db: str | None, workload: Workload) -> int:
     async with open_assistant(db, workload) as assistant:
-        await Dashboard(assistant, history=History(HISTORY)).run_async()
+        with Speaker.from_env() as speaker:
+            await Dashboard(assistant, history=History(HISTORY), speaker=speaker).run_async()
     return 0

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 from textual.widgets import DataTable, Static
 
 from eva import Assistant
+from eva.voice import Speaker, Speech
 from runtime import Runtime, SagaStatus
 from tests.conftest import Recorder
 from tests.runtime.test_sagas import start_held
@@ -95,3 +98,26 @@ async def test_up_recalls_earlier_commands_and_completion_is_offered(
         assert bar.value == "show dead"
         await pilot.pause()
         assert bar._suggestion == "show dead letters from the last hour"
+
+
+async def test_replies_are_spoken_until_muted(runtime: Runtime) -> None:
+    spoken: list[str] = []
+    with Speaker(
+        output=_Played(), on_event=lambda text, event: spoken.append(f"{event}: {text}")
+    ) as speaker:
+        app = Dashboard(Assistant(runtime), speaker=speaker)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press(*"what can you do", "enter")
+            await pilot.pause()
+            assert speaker.wait_idle(10)
+            await pilot.press("ctrl+o", *"help", "enter")
+            await pilot.pause()
+            assert speaker.wait_idle(10)
+    reply = app.last_reply
+    assert reply is not None
+    assert spoken == [f"started: {reply.text}", f"finished: {reply.text}"]
+
+
+class _Played:
+    def play(self, speech: Speech, interrupted: threading.Event) -> bool:
+        return True
