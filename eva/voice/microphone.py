@@ -27,7 +27,6 @@ StoppedBy = Literal["silence", "stop", "limit"]
 
 _STALL_GRACE_SECONDS = 2.0
 """How much longer than max_seconds `record()` waits for a device that stops delivering."""
-_RESAMPLE_HALF_TAPS = 32
 
 
 @dataclass(frozen=True, eq=False)
@@ -317,17 +316,20 @@ def _input_settings(
 
 
 def _resample(samples: Samples, source_rate: int, target_rate: int) -> Samples:
-    """`samples` at `target_rate`; only used when the device cannot record at it."""
+    """`samples` at `target_rate`; only used when the device cannot record at it.
+
+    FFmpeg's resampler (through PyAV, which faster-whisper brings) filters below
+    the new Nyquist frequency, so nothing above it folds back into speech.
+    """
     if source_rate == target_rate or samples.size == 0:
         return samples
-    if target_rate < source_rate:
-        # Low-pass below the new Nyquist first, or everything above it folds
-        # back into the speech band as noise.
-        cutoff = 0.45 * target_rate / source_rate
-        taps = np.arange(-_RESAMPLE_HALF_TAPS, _RESAMPLE_HALF_TAPS + 1)
-        kernel = np.sinc(2 * cutoff * taps) * np.hanning(taps.size)
-        samples = np.convolve(samples, kernel / kernel.sum(), mode="same").astype(np.float32)
-    count = round(samples.size * target_rate / source_rate)
-    positions = np.arange(count) * (source_rate / target_rate)
-    resampled: Samples = np.interp(positions, np.arange(samples.size), samples).astype(np.float32)
-    return resampled
+    import av
+
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1), format="flt", layout="mono"
+    )
+    frame.sample_rate = source_rate
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=target_rate)
+    frames = [*resampler.resample(frame), *resampler.resample(None)]
+    resampled: Samples = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+    return resampled.astype(np.float32, copy=False)
