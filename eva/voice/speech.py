@@ -1,6 +1,6 @@
 """EVA speaks its replies: pyttsx3 with espeak-ng, from one background worker.
 
-pyttsx3 loads and initialises libespeak-ng; the worker then synthesises through
+pyttsx3 loads and initialises libespeak-ng; speech is then synthesised through
 pyttsx3's espeak-ng binding directly, collecting the samples in its own callback.
 pyttsx3's engine API is avoided for two measured reasons: its `say()` on Linux
 synthesises everything and then runs `aplay`, which blocks and cannot be
@@ -21,7 +21,6 @@ import queue
 import threading
 import wave
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -117,14 +116,6 @@ class _Say:
     generation: int
 
 
-@dataclass(frozen=True)
-class _Synthesize:
-    text: str
-    voice: str | None
-    rate: int | None
-    result: Future[Speech]
-
-
 class Speaker:
     """Speaks replies without ever blocking the caller.
 
@@ -154,7 +145,7 @@ class Speaker:
         self.playback_problem: str | None = None
         self._output = output or SoundDeviceOutput()
         self._on_event = on_event
-        self._jobs: queue.Queue[_Say | _Synthesize | None] = queue.Queue()
+        self._jobs: queue.Queue[_Say | None] = queue.Queue()
         self._lock = threading.Condition()
         self._generation = 0
         self._pending = 0
@@ -164,21 +155,15 @@ class Speaker:
         self._engine: Any = None
         self._voices: list[Voice] = []
         self._variants: list[str] = []
-        started: Future[None] = Future()
-        self._worker = threading.Thread(
-            target=self._run, args=(started,), name="eva-speaker", daemon=True
-        )
-        self._worker.start()
-        started.result()
+        self._load()
         self.voice = ""
         self.volume = volume
-        try:
-            self.rate = self.check_rate(175 if rate is None else rate)
-            if voice is not None:
-                self.voice = self.check_voice(voice)
-        except ValueError:
-            self.close()  # the worker is already running; a refused setting must not leak it
-            raise
+        self.rate = self.check_rate(175 if rate is None else rate)
+        if voice is not None:
+            self.voice = self.check_voice(voice)
+        # Started only once the settings are good, so a refused one leaves no thread.
+        self._worker = threading.Thread(target=self._run, name="eva-speaker", daemon=True)
+        self._worker.start()
 
     @classmethod
     def from_env(cls, *, voice: str | None = None, rate: int | None = None) -> Speaker:
@@ -276,9 +261,7 @@ class Speaker:
             raise NoSpeechEngineError(self.unavailable_reason or "No speech engine.")
         chosen_voice = self.check_voice(voice) if voice else self.voice
         chosen_rate = self.rate if rate is None else self.check_rate(rate)
-        result: Future[Speech] = Future()
-        self._jobs.put(_Synthesize(text, chosen_voice, chosen_rate, result))
-        return result.result()
+        return self._synthesize(text, chosen_voice, chosen_rate)
 
     def save(
         self, text: str, path: Path, *, voice: str | None = None, rate: int | None = None
@@ -306,7 +289,7 @@ class Speaker:
 
     # --- the worker -------------------------------------------------------------
 
-    def _run(self, started: Future[None]) -> None:
+    def _load(self) -> None:
         try:
             import pyttsx3
 
@@ -333,14 +316,9 @@ class Speaker:
                 "No speech engine: install espeak-ng (apt-get install espeak-ng); "
                 "replies are shown, not spoken."
             )
-        started.set_result(None)
+
+    def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
-            if isinstance(job, _Synthesize):
-                try:
-                    job.result.set_result(self._synthesize(job.text, job.voice, job.rate))
-                except Exception as exc:  # the caller gets it; the worker lives on
-                    job.result.set_exception(exc)
-                continue
             self._speak(job)
 
     def _speak(self, job: _Say) -> None:
@@ -356,8 +334,8 @@ class Speaker:
                 completed = not self._interrupt.is_set() and self._output.play(
                     speech, self._interrupt
                 )
-            # Whatever an output raises, the worker must live on: synthesize() and
-            # wait_idle() wait on it, and a caller of say() never sees the failure.
+            # Whatever an output raises, the worker must live on: wait_idle() waits
+            # on it, and a caller of say() never sees the failure.
             except Exception as exc:
                 self._failed(job.text, exc)
                 return
