@@ -12,16 +12,11 @@ from typing import Any
 
 from eva import runbook
 from eva.assistant import Assistant
-from eva.llm import LLMFallback, LLMUnavailableError
+from eva.llm import LLMUnavailableError
 from eva.replies import Reply
+from eva.workspace import database_url, open_assistant
 from intents import evaluate, parse
 from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
-
-
-def _database_url(db: str | None) -> str | None:
-    if db is None:
-        return None
-    return f"sqlite+aiosqlite:///{Path(db)}" if "://" not in db else db
 
 
 async def _demo(args: argparse.Namespace) -> DemoSummary:
@@ -38,7 +33,7 @@ async def _demo(args: argparse.Namespace) -> DemoSummary:
             print(f"started {saga_id}", flush=True)
 
     async with Runtime(
-        _database_url(args.db), seed=args.seed, recover=False, saga_coordinators=True
+        database_url(args.db), seed=args.seed, recover=False, saga_coordinators=True
     ) as runtime:
         await install_demo(runtime, faults, seed=args.seed, crash_rate=args.crash_rate)
         return await run_demo(
@@ -110,13 +105,8 @@ def _evaluate(path: Path, as_json: bool) -> int:
 
 
 async def _with_assistant(args: argparse.Namespace, work: Any) -> int:
-    # The demo's types and services, so commands can start and drive demo sagas;
-    # nothing in flight is resumed here (the running dashboard or demo owns it).
-    async with Runtime(_database_url(args.db), recover=False) as runtime:
-        await install_demo(runtime, Faults())
-        assistant = Assistant(
-            runtime, assume_yes=getattr(args, "yes", False), llm=LLMFallback.from_env()
-        )
+    # No traffic and nothing in flight resumed here: the running dashboard or demo owns it.
+    async with open_assistant(args.db, assume_yes=getattr(args, "yes", False)) as assistant:
         result: int = await work(assistant)
         return result
 

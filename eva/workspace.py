@@ -33,28 +33,37 @@ def database_url(db: str | None) -> str | None:
 
 @contextlib.asynccontextmanager
 async def open_assistant(
-    db: str | None = None, workload: Workload | None = None
+    db: str | None = None, workload: Workload | None = None, *, assume_yes: bool = False
 ) -> AsyncIterator[Assistant]:
-    """Open the runtime, install the demo, resume what was in flight, and run the
-    workload batch after batch until the block ends.
+    """Open the runtime and install the demo; with a workload, also resume what was in
+    flight and run the workload batch after batch until the block ends.
+
+    Args:
+        db: database file or URL (None: `EVA_DATABASE_URL` or data/eva.db).
+        workload: the demo traffic (None: none, and nothing in flight is resumed).
+        assume_yes: the assistant executes destructive commands without asking.
 
     Raises:
         EngineError: the database cannot be opened (with the reason).
     """
-    workload = workload or Workload()
-    faults = Faults(
-        failure_rate=workload.failure_rate,
-        compensation_failure_rate=workload.failure_rate / 4,
-    )
-    async with Runtime(database_url(db), seed=workload.seed, recover=False) as runtime:
-        await install_demo(runtime, faults, seed=workload.seed, crash_rate=workload.crash_rate)
-        traffic = asyncio.create_task(_traffic(runtime, workload))
+    faults = Faults()
+    if workload is not None:
+        faults = Faults(
+            failure_rate=workload.failure_rate,
+            compensation_failure_rate=workload.failure_rate / 4,
+        )
+    seed = workload.seed if workload else 0
+    async with Runtime(database_url(db), seed=seed, recover=False) as runtime:
+        crash_rate = workload.crash_rate if workload else 0.0
+        await install_demo(runtime, faults, seed=seed, crash_rate=crash_rate)
+        traffic = asyncio.create_task(_traffic(runtime, workload)) if workload else None
         try:
-            yield Assistant(runtime, llm=LLMFallback.from_env())
+            yield Assistant(runtime, assume_yes=assume_yes, llm=LLMFallback.from_env())
         finally:
-            traffic.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await traffic
+            if traffic is not None:
+                traffic.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await traffic
 
 
 async def _traffic(runtime: Runtime, workload: Workload) -> None:
