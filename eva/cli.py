@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -162,32 +163,32 @@ def _act_on_speech(args: argparse.Namespace) -> Any:
     """`eva listen --act`: each command heard is carried out and answered (and spoken)."""
 
     async def work(assistant: Assistant) -> int:
-        from eva.voice import Microphone, Speaker, VoiceError
+        from eva.voice import Speaker, VoiceError
+        from eva.voice.commands import record_command
         from eva.voice.session import VoiceSession
 
-        speaker = Speaker.from_env() if args.speak else None
-        session = VoiceSession(assistant, speaker=speaker)
         failed = False
-        for name in args.files or [None]:
-            try:
-                source = (
-                    Path(name)
-                    if name is not None
-                    else (await asyncio.to_thread(Microphone().record)).samples
-                )
-            except VoiceError as exc:
-                print(f"eva listen: {exc}", file=sys.stderr)
-                return 1
-            exchange = await session.hear(source)
-            heard = exchange.transcript.text if exchange.transcript else ""
-            failed |= not exchange.reply.ok
-            if args.json:
-                print(json.dumps({"transcript": heard, **_reply_json(exchange.reply)}, default=str))
-            else:
-                print(f"heard {heard!r}\n{exchange.reply.text}", flush=True)
-        if speaker is not None:
-            speaker.wait_idle()
-            speaker.close()
+        with contextlib.ExitStack() as stack:
+            speaker = stack.enter_context(Speaker.from_env()) if args.speak else None
+            session = VoiceSession(assistant, speaker=speaker)
+            for name in args.files or [None]:
+                try:
+                    source = (
+                        Path(name) if name is not None else await asyncio.to_thread(record_command)
+                    )
+                except VoiceError as exc:
+                    print(f"eva listen: {exc}", file=sys.stderr)
+                    return 1
+                exchange = await session.hear(source)
+                heard = exchange.transcript.text if exchange.transcript else ""
+                failed |= not exchange.reply.ok
+                if args.json:
+                    reply = _reply_json(exchange.reply)
+                    print(json.dumps({"transcript": heard, **reply}, default=str), flush=True)
+                else:
+                    print(f"heard {heard!r}\n{exchange.reply.text}", flush=True)
+            if speaker is not None:
+                speaker.wait_idle()
         return 1 if failed else 0
 
     return work

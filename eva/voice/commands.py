@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from eva.voice.audio import Samples
 from eva.voice.errors import VoiceError
 from eva.voice.hints import Hints
 from eva.voice.listener import Listener, Transcript
@@ -31,23 +32,28 @@ def heard_json(transcript: Transcript) -> dict[str, object]:
     }
 
 
+def record_command() -> Samples:
+    """One command from the microphone, with a prompt on standard error.
+
+    Raises:
+        NoMicrophoneError: no PortAudio, or no input device.
+    """
+    from eva.voice.microphone import Microphone
+
+    print("Listening: say one command.", file=sys.stderr, flush=True)
+    return Microphone().record().samples
+
+
 def listen(files: list[str], *, mic: bool, as_json: bool, model: str | None = None) -> int:
     """Print what each file (or one command from the microphone) says; 1 if any could not
     be heard, with the specific reason."""
     listener = Listener(model)
     hints = static_hints()
     failed = False
-    sources: list[Path | None] = [None] if mic else [Path(f) for f in files]
-    for source in sources:
+    for name in [None] if mic else files:
         try:
-            if source is None:
-                from eva.voice.microphone import Microphone
-
-                print("Listening: say one command.", file=sys.stderr, flush=True)
-                recording = Microphone().record()
-                transcript = listener.transcribe(recording.samples, hints)
-            else:
-                transcript = listener.transcribe(source, hints)
+            source = record_command() if name is None else Path(name)
+            transcript = listener.transcribe(source, hints)
         except VoiceError as exc:
             failed = True
             if as_json:
