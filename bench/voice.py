@@ -151,13 +151,14 @@ def run(clips: list[tuple[Clip, Path]], models: list[str]) -> list[Row]:
         for name, load_s, hear in configs:
             row = Row(name + tag, load_s, [], [], [], [])
             for clip, path in clips:
+                seconds = _seconds(path)
                 text, transcribe_s, to_intent_s = hear(path)
                 got = parse(text).as_json()
                 row.clips += 1
                 row.transcribe.append(transcribe_s)
                 row.to_intent.append(to_intent_s)
-                row.rtf.append(transcribe_s / _seconds(path))
-                if 2.5 <= _seconds(path) <= 3.5:
+                row.rtf.append(transcribe_s / seconds)
+                if 2.5 <= seconds <= 3.5:
                     row.three_second.append(to_intent_s)
                 row.intents_right += got["intent"] == clip.intent
                 right, counted = slots_heard(

@@ -49,7 +49,7 @@ class Hints:
     actors: tuple[str, ...] = ()
     ventures: tuple[str, ...] = ()
 
-    @cached_property
+    @property
     def prompt(self) -> str:
         """The initial prompt: the command language's glossary."""
         return _GLOSSARY

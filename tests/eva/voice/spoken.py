@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ def clips() -> list[Clip]:
 def synthesize(folder: Path, *, snr_db: float | None = None) -> list[tuple[Clip, Path]]:
     """Every clip of the corpus written as a WAV into `folder` (`snr_db`: the noisy clips'
     noise at this level instead of the corpus's)."""
-    from eva.voice import Speaker
+    from eva.voice import Speaker, Speech
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
@@ -56,7 +55,8 @@ def synthesize(folder: Path, *, snr_db: float | None = None) -> list[tuple[Clip,
             samples = speech.samples.astype(np.float32) / 32768.0
             if clip.snr_db is not None:
                 samples = _noisy(samples, snr_db or clip.snr_db, seed=i)
-            _write(path, samples, speech.sample_rate)
+            pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype(np.int16)
+            Speech(pcm, speech.sample_rate).write_wav(path)
             out.append((clip, path))
     return out
 
@@ -67,15 +67,6 @@ def _noisy(samples: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     noise = np.random.default_rng(seed).normal(0.0, 1.0, samples.shape)
     noise *= np.sqrt(speech_power / 10 ** (snr_db / 10))
     return (samples + noise).astype(np.float32)
-
-
-def _write(path: Path, samples: np.ndarray, rate: int) -> None:
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
 
 
 def slots_heard(want: dict[str, Any], got: dict[str, Any]) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from eva.voice import (
     NoMicrophoneError,
     NothingHeardError,
     Speaker,
+    Speech,
     TooLongError,
 )
 from eva.voice.nbest import choose
@@ -32,11 +33,7 @@ _RATE = 16_000
 
 
 def _wav(path: Path, samples: np.ndarray, rate: int = _RATE) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    Speech((np.clip(samples, -1, 1) * 32767).astype(np.int16), rate).write_wav(path)
     return path
 
 
