@@ -4,9 +4,42 @@ May import `intents`, `runtime`, `runtime.errors` and `runtime.events`; never `t
 """
 
 from eva.assistant import Assistant
+from eva.monitor import ENDED, Monitor
 from eva.replies import Reply
 from eva.workspace import Workload, open_assistant
-from intents import complete
-from runtime import EngineError
+from intents import EXAMPLES, complete
+from runtime import (
+    ActorInfo,
+    DeadLetter,
+    Decision,
+    EngineError,
+    Incident,
+    RecentMessage,
+    SagaState,
+    SagaSummary,
+    StepState,
+    UnknownSagaError,
+)
+from runtime.events import RuntimeEvent
 
-__all__ = ["Assistant", "EngineError", "Reply", "Workload", "complete", "open_assistant"]
+__all__ = [
+    "ENDED",
+    "EXAMPLES",
+    "ActorInfo",
+    "Assistant",
+    "DeadLetter",
+    "Decision",
+    "EngineError",
+    "Incident",
+    "Monitor",
+    "RecentMessage",
+    "Reply",
+    "RuntimeEvent",
+    "SagaState",
+    "SagaSummary",
+    "StepState",
+    "UnknownSagaError",
+    "Workload",
+    "complete",
+    "open_assistant",
+]

@@ -9,6 +9,7 @@ from typing import Any
 from rapidfuzz import process
 
 from eva.llm import LLMFallback
+from eva.monitor import Monitor
 from eva.replies import (
     Reply,
     describe_saga,
@@ -27,11 +28,11 @@ from intents import (
     ParseResult,
     parse,
 )
-from runtime import FAILURE_STATUSES, EngineError, Runtime
+from runtime import FAILURE_STATUSES, EngineError, Runtime, SagaSummary
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
-_ENDED = frozenset({"completed", "rolled_back", "failed", "cancelled"})
+
 HEARING_FLOOR = 0.35
 """Below this transcript confidence EVA asks to hear the command again (bench/voice.py)."""
 SAGA_FILTERS = ("status", "since_seconds", "saga_type", "venture", "limit")
@@ -177,12 +178,11 @@ class Assistant:
             return await self._execute(parsed, text, targets, how, confidence)
         return await self._query(intent, slots)
 
-    async def saga_table(self, filter: dict[str, Any]) -> list[dict[str, Any]]:
-        """The rows of the saga table for a filter in slot form (what a "show ... sagas"
-        reply carries in `data["filter"]`), newest first."""
+    async def find_sagas(self, filter: dict[str, Any]) -> list[SagaSummary]:
+        """The sagas a filter in slot form selects (what a "show ... sagas" reply carries
+        in `data["filter"]`), newest first, at most its limit or 200."""
         filters = self._saga_filters(filter)
-        limit = filter.get("limit")
-        return saga_rows(await self.runtime.query_sagas(**filters, limit=limit or _ROWS))
+        return await self.runtime.query_sagas(**filters, limit=filter.get("limit") or _ROWS)
 
     def _saga_filters(self, slots: dict[str, Any]) -> dict[str, Any]:
         status = slots.get("status")
@@ -518,22 +518,12 @@ class Assistant:
 
     async def _metrics(self, slots: dict[str, Any]) -> Reply:
         since = slots.get("since_seconds") or 3600
-        figures = await self.runtime.saga_metrics(since)
-        counts: dict[str, int] = figures["counts"]
-        ended = sum(n for status, n in counts.items() if status in _ENDED)
-        rate = counts.get("completed", 0) / ended if ended else 1.0
-        data = {
-            "success_rate": round(rate, 4),
-            "p50_ms": round(figures["p50_ms"], 1),
-            "p95_ms": round(figures["p95_ms"], 1),
-            "p99_ms": round(figures["p99_ms"], 1),
-            "throughput_per_s": round(ended / since, 3),
-            "sagas": sum(counts.values()),
-        }
+        data = await Monitor(self.runtime).metrics(since)
+        rate, ended = data["success_rate"], data.pop("ended")
         metric = slots.get("metric")
         if metric == "latency":
             p = slots.get("percentile") or 95
-            text = f"p{p} saga latency is {figures[f'p{p}_ms']:.0f} ms{window_words(since)}."
+            text = f"p{p} saga latency is {data[f'p{p}_ms']:.0f} ms{window_words(since)}."
         elif metric == "throughput":
             text = f"{data['throughput_per_s']} sagas per second{window_words(since)}."
         else:

@@ -1,89 +1,64 @@
-"""The Chairman's dashboard: the saga table, a command bar, replies and confirmations.
+"""The Chairman's dashboard: the PRD's panels in tabs, a command bar, replies and confirmations.
 
-The first panel of issue 6; the actor tree, flow view, message monitor, review,
-incidents and decision panels join it. Everything the Chairman types goes
-through `eva.Assistant`, exactly as `eva say` does; the table refreshes on a
-timer, so a burst of saga events costs one query per tick, not one per event.
+Everything the Chairman asks for goes through `eva.Assistant`, exactly as `eva say`
+does, so it is confirmed and logged the same way. Panels update from the runtime's
+event stream, coalesced: events only mark panels stale, and a steady tick redraws
+the panel on screen, so a burst of saga events costs one read per tick.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import time
+from typing import ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.suggester import Suggester
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
-from eva import Assistant, Reply, complete
+from eva import Assistant, EngineError, Monitor, Reply
 from eva.voice import Speaker
+from tui.actors import ActorsPanel
+from tui.command_bar import CommandBar
+from tui.confirm import ConfirmScreen
+from tui.decisions import DecisionsPanel
+from tui.flow import FlowPanel
 from tui.history import History
+from tui.incidents import IncidentsPanel
+from tui.messages import MessagesPanel
+from tui.panel import Panel
+from tui.review import ReviewPanel
+from tui.sagas import EditFilter, SagaChosen, SagasPanel
 
-REFRESH_SECONDS = 0.5
-"""How often the table is re-read: steady however fast sagas change."""
-_COLUMNS = ("saga", "type", "venture", "status", "step", "age_s")
+TICK = 0.25
+"""Seconds between redraws of the panel on screen: steady however fast events come."""
+MIN_SIZE = (80, 24)
+"""Below this the panels cannot be read; the dashboard says so instead of drawing them."""
 
-
-class ConfirmScreen(ModalScreen[bool]):
-    """The read-back of a destructive command: `y` does it, `n` or Esc does not.
-    Enter alone does nothing, so a habit cannot confirm."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes, do it"),
-        Binding("n", "answer(False)", "No"),
-        Binding("escape", "answer(False)", "No", show=False),
-    ]
-
-    def __init__(self, question: str) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="confirm"):
-            yield Static(self.question, id="question")
-            yield Static("[b]y[/b] do it    [b]n[/b] / Esc cancel", id="keys")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
-
-
-class _Completions(Suggester):
-    """Grey completion in the command bar, from the command language."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=True, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        found = complete(value, limit=1)
-        return found[0] if found else None
+PANELS: tuple[type[Panel], ...] = (
+    SagasPanel,
+    FlowPanel,
+    ActorsPanel,
+    MessagesPanel,
+    ReviewPanel,
+    IncidentsPanel,
+    DecisionsPanel,
+)
+_GOES_TO = {
+    "list_sagas": "sagas",
+    "describe_saga": "flow",
+    "list_actors": "actors",
+    "list_dead_letters": "messages",
+    "list_incidents": "incidents",
+    "show_metrics": "incidents",
+    "list_decisions": "decisions",
+}
+"""The panel a query's answer is shown in."""
 
 
-class CommandBar(Input):
-    """The command line: Enter sends, up and down walk the history."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "older", "Older", show=False),
-        Binding("down", "newer", "Newer", show=False),
-    ]
-
-    def __init__(self, history: History) -> None:
-        super().__init__(
-            placeholder='Command, e.g. "show saga failures in the last 24 hours"',
-            suggester=_Completions(),
-            id="command",
-        )
-        self.history = history
-
-    def action_older(self) -> None:
-        self.value = self.history.older(self.value)
-        self.cursor_position = len(self.value)
-
-    def action_newer(self) -> None:
-        self.value = self.history.newer(self.value)
-        self.cursor_position = len(self.value)
+def _panel_id(panel: type[Panel]) -> str:
+    return panel.TITLE.lower()
 
 
 class Dashboard(App[None]):
@@ -96,18 +71,13 @@ class Dashboard(App[None]):
     """
 
     TITLE = "EVA"
-    CSS = """
-    #main { height: 1fr; }
-    #sagas { height: 1fr; }
-    #bar { height: 3; }
-    #chips { height: 1; color: $accent; padding: 0 1; }
-    #reply { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary; }
-    #confirm { width: 80; height: auto; padding: 1 2; border: thick $warning; background: $panel; }
-    ConfirmScreen { align: center middle; }
-    """
+    CSS_PATH = "dashboard.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(p.KEY, f"show_panel('{_panel_id(p)}')", p.TITLE, key_display=p.KEY.upper())
+            for p in PANELS
+        ),
         Binding("ctrl+l", "focus_command", "Command"),
-        Binding("ctrl+t", "focus_table", "Sagas"),
         Binding("ctrl+r", "clear_filter", "All sagas"),
         Binding("ctrl+o", "toggle_mute", "Mute"),
         Binding("ctrl+q", "quit", "Quit"),
@@ -122,57 +92,120 @@ class Dashboard(App[None]):
     ) -> None:
         super().__init__()
         self.assistant = assistant
+        self.monitor = Monitor(assistant.runtime)
         self.history = history or History()
         self.speaker = speaker
-        self.filter: dict[str, Any] = {}
         self.last_reply: Reply | None = None
+        self._drawing = False
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Static("", id="too-small")
         with Vertical(id="main"):
-            yield Static("all sagas", id="chips")
-            yield DataTable(id="sagas", cursor_type="row", zebra_stripes=True)
+            with TabbedContent(id="panels"):
+                for kind in PANELS:
+                    with TabPane(f"{kind.TITLE} {kind.KEY.upper()}", id=f"tab-{_panel_id(kind)}"):
+                        yield kind(self.assistant, self.monitor, id=_panel_id(kind))
             yield Static("", id="reply")
-            with Horizontal(id="bar"):
-                yield CommandBar(self.history)
+            yield CommandBar(self.history)
         yield Footer()
 
     async def on_mount(self) -> None:
-        table = self.query_one("#sagas", DataTable)
-        table.add_columns(*_COLUMNS)
         self.query_one(CommandBar).focus()
         if self.history.problem:
             self.show_reply(self.history.problem)
         if self.speaker is not None and self.speaker.unavailable_reason:
             self.notify(self.speaker.unavailable_reason)
-        await self.refresh_sagas()
-        self.set_interval(REFRESH_SECONDS, self.refresh_sagas)
+        self._check_size()
+        self.run_worker(self._follow(), name="events", group="events")
+        await self.draw()
+        self.set_interval(TICK, self.draw)
 
-    # --- the saga table ---------------------------------------------------------
+    # --- live updates -------------------------------------------------------------
 
-    async def refresh_sagas(self) -> None:
-        """Re-read the table under the current filter, keeping the cursor's saga."""
+    @property
+    def panels(self) -> list[Panel]:
+        return list(self.query(Panel))
+
+    def panel(self, panel_id: str) -> Panel:
+        return self.query_one(f"#{panel_id}", Panel)
+
+    @property
+    def current(self) -> Panel:
+        active = self.query_one(TabbedContent).active
+        return self.panel(active.removeprefix("tab-"))
+
+    async def _follow(self) -> None:
+        subscription = self.monitor.events()
+        panels = self.panels
         try:
-            rows = await self.assistant.saga_table(self.filter)
-        except Exception as exc:  # the runtime may be closing; the UI stays up
-            self.show_reply(f"Cannot read the sagas: {exc}")
-            return
-        table = self.query_one("#sagas", DataTable)
-        keep = table.cursor_row
-        table.clear()
-        for row in rows:
-            table.add_row(*(row[c] for c in _COLUMNS), key=str(row["saga"]))
-        if rows:
-            table.move_cursor(row=min(keep, len(rows) - 1))
+            async for event in subscription:
+                for panel in panels:
+                    if not panel.stale and panel.wants(event):
+                        panel.stale = True
+        finally:
+            subscription.close()
 
-    def set_filter(self, filter: dict[str, Any]) -> None:
-        self.filter = dict(filter)
-        chips = "  ".join(f"[{k}: {v}]" for k, v in self.filter.items()) or "all sagas"
-        self.query_one("#chips", Static).update(chips)
+    async def draw(self) -> None:
+        """Redraw the panel on screen if it is stale or due; one draw at a time."""
+        if self._drawing:
+            return
+        panel = self.current
+        now = time.monotonic()
+        if not panel.due(now):
+            return
+        self._drawing = True
+        try:
+            await panel.update_now(now)
+        except EngineError as exc:
+            self.show_reply(f"Cannot read the {panel.TITLE.lower()} panel: {exc}")
+        finally:
+            self._drawing = False
+
+    async def action_show_panel(self, panel_id: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{panel_id}"
+        await self.draw()
+
+    @on(TabbedContent.TabActivated)
+    async def tab_changed(self) -> None:
+        await self.draw()
+
+    # --- the terminal -------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(small, "-too-small")
+        if small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}x{height}; EVA needs at least "
+                f"{MIN_SIZE[0]}x{MIN_SIZE[1]}. Make it larger, or press ctrl+q to quit."
+            )
+
+    # --- the saga table -----------------------------------------------------------
+
+    @property
+    def sagas(self) -> SagasPanel:
+        return self.query_one(SagasPanel)
 
     async def action_clear_filter(self) -> None:
-        self.set_filter({})
-        await self.refresh_sagas()
+        await self.sagas.set_filter({})
+        await self.action_show_panel("sagas")
+
+    @on(SagaChosen)
+    async def open_saga(self, event: SagaChosen) -> None:
+        await self.query_one(FlowPanel).show(event.saga_id)
+        await self.action_show_panel("flow")
+
+    @on(EditFilter)
+    def edit_filter(self, event: EditFilter) -> None:
+        bar = self.query_one(CommandBar)
+        bar.value = event.sentence
+        bar.cursor_position = len(bar.value)
+        bar.focus()
 
     # --- commanding ---------------------------------------------------------------
 
@@ -189,9 +222,6 @@ class Dashboard(App[None]):
     def action_focus_command(self) -> None:
         self.query_one(CommandBar).focus()
 
-    def action_focus_table(self) -> None:
-        self.query_one("#sagas", DataTable).focus()
-
     def show_reply(self, text: str) -> None:
         self.query_one("#reply", Static).update(text)
 
@@ -204,18 +234,27 @@ class Dashboard(App[None]):
         event.input.value = ""
         await self.run_command(text)
 
-    async def run_command(self, text: str) -> Reply:
-        """Send one command to the assistant and show (or ask about) its reply."""
-        reply = await self.assistant.handle(text)
+    async def run_command(self, text: str, *, confidence: float | None = None) -> Reply:
+        """Send one command (typed, or heard with `confidence`) to the assistant, show
+        and speak its reply, open the panel that shows the answer, and ask for the
+        confirmation it waits for."""
+        reply = await self.assistant.handle(text, transcript_confidence=confidence)
         self.last_reply = reply
         self.show_reply(reply.text)
         if self.speaker is not None:
             self.speaker.say(reply.text)
-        if reply.intent == "list_sagas" and "filter" in reply.data:
-            self.set_filter(reply.data["filter"])
+        for panel in self.panels:
+            panel.stale = True
+        if reply.ok and reply.intent in _GOES_TO:
+            if reply.intent == "list_sagas" and "filter" in reply.data:
+                await self.sagas.set_filter(reply.data["filter"])
+            if reply.intent == "describe_saga":
+                await self.query_one(FlowPanel).show(reply.data["saga"])
+            await self.action_show_panel(_GOES_TO[reply.intent])
+        else:
+            await self.draw()
         if reply.awaiting_confirmation:
             self.push_screen(ConfirmScreen(reply.text), self._answered)
-        await self.refresh_sagas()
         return reply
 
     async def _answered(self, yes: bool | None) -> None:
