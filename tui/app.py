@@ -9,7 +9,7 @@ the panel on screen, so a burst of saga events costs one read per tick.
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult
@@ -27,9 +27,10 @@ from tui.flow import FlowPanel
 from tui.history import History
 from tui.incidents import IncidentsPanel
 from tui.messages import MessagesPanel
-from tui.panel import Panel
+from tui.panel import Command, Panel
 from tui.review import ReviewPanel
 from tui.sagas import EditFilter, SagaChosen, SagasPanel
+from tui.talk import Heard, TalkBar
 
 TICK = 0.25
 """Seconds between redraws of the panel on screen: steady however fast events come."""
@@ -68,6 +69,7 @@ class Dashboard(App[None]):
         assistant: answers and acts on the Chairman's commands.
         history: the command bar's history (default: in memory).
         speaker: speaks each reply unless muted (default: silent).
+        voice: where push-to-talk records from and how it is heard (default: none).
     """
 
     TITLE = "EVA"
@@ -78,6 +80,7 @@ class Dashboard(App[None]):
             for p in PANELS
         ),
         Binding("ctrl+l", "focus_command", "Command"),
+        Binding("ctrl+space", "talk", "Talk", key_display="^space"),
         Binding("ctrl+r", "clear_filter", "All sagas"),
         Binding("ctrl+o", "toggle_mute", "Mute"),
         Binding("ctrl+q", "quit", "Quit"),
@@ -89,8 +92,10 @@ class Dashboard(App[None]):
         *,
         history: History | None = None,
         speaker: Speaker | None = None,
+        voice: Any = None,
     ) -> None:
         super().__init__()
+        self.voice = voice
         self.assistant = assistant
         self.monitor = Monitor(assistant.runtime)
         self.history = history or History()
@@ -107,6 +112,7 @@ class Dashboard(App[None]):
                     with TabPane(f"{kind.TITLE} {kind.KEY.upper()}", id=f"tab-{_panel_id(kind)}"):
                         yield kind(self.assistant, self.monitor, id=_panel_id(kind))
             yield Static("", id="reply")
+            yield TalkBar(self.assistant, self.voice)
             yield CommandBar(self.history)
         yield Footer()
 
@@ -256,6 +262,17 @@ class Dashboard(App[None]):
         if reply.awaiting_confirmation:
             self.push_screen(ConfirmScreen(reply.text), self._answered)
         return reply
+
+    async def action_talk(self) -> None:
+        await self.query_one(TalkBar).toggle()
+
+    @on(Heard)
+    async def heard(self, event: Heard) -> None:
+        await self.run_command(event.text, confidence=event.confidence)
+
+    @on(Command)
+    async def panel_command(self, event: Command) -> None:
+        await self.run_command(event.text)
 
     async def _answered(self, yes: bool | None) -> None:
         await self.run_command("yes" if yes else "no")

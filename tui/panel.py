@@ -12,8 +12,18 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.containers import Vertical
+from textual.message import Message
 
 from eva import Assistant, Monitor, RuntimeEvent
+
+
+class Command(Message):
+    """A panel asks the dashboard to run a command, as if the Chairman had typed it
+    (so it is read back, confirmed and logged like one)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
 
 
 class Panel(Vertical):
