@@ -9,12 +9,16 @@ the panel on screen, so a burst of saga events costs one read per tick.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from functools import partial
 from typing import Any, ClassVar
 
-from textual import on
-from textual.app import App, ComposeResult
+from textual import events, on
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
 from eva import Assistant, EngineError, Monitor, Reply
@@ -24,9 +28,11 @@ from tui.command_bar import CommandBar
 from tui.confirm import ConfirmScreen
 from tui.decisions import DecisionsPanel
 from tui.flow import FlowPanel
+from tui.help import HelpScreen
 from tui.history import History
 from tui.incidents import IncidentsPanel
 from tui.messages import MessagesPanel
+from tui.palette import COMMANDS, PaletteCommand
 from tui.panel import Command, Panel
 from tui.review import ReviewPanel
 from tui.sagas import EditFilter, SagaChosen, SagasPanel
@@ -75,6 +81,7 @@ class Dashboard(App[None]):
     TITLE = "EVA"
     CSS_PATH = "dashboard.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", key_display="F1"),
         *(
             Binding(p.KEY, f"show_panel('{_panel_id(p)}')", p.TITLE, key_display=p.KEY.upper())
             for p in PANELS
@@ -122,7 +129,7 @@ class Dashboard(App[None]):
             self.show_reply(self.history.problem)
         if self.speaker is not None and self.speaker.unavailable_reason:
             self.notify(self.speaker.unavailable_reason)
-        self._check_size()
+        self._check_size(self.size)
         self.run_worker(self._follow(), name="events", group="events")
         await self.draw()
         self.set_interval(TICK, self.draw)
@@ -176,13 +183,42 @@ class Dashboard(App[None]):
     async def tab_changed(self) -> None:
         await self.draw()
 
+    # --- help and the palette -----------------------------------------------------
+
+    def action_help(self) -> None:
+        sections = [
+            ("anywhere", self.BINDINGS),
+            *((kind.TITLE, kind.BINDINGS) for kind in PANELS),
+            ("command bar", CommandBar.BINDINGS),
+            ("confirmation", ConfirmScreen.BINDINGS),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        for command in COMMANDS:
+            yield SystemCommand(command.title, command.text, partial(self.palette, command))
+        for kind in PANELS:
+            yield SystemCommand(
+                f"{kind.TITLE} panel",
+                f"Show the {kind.TITLE.lower()} panel ({kind.KEY.upper()})",
+                partial(self.action_show_panel, _panel_id(kind)),
+            )
+        yield from super().get_system_commands(screen)
+
+    async def palette(self, command: PaletteCommand) -> None:
+        if command.complete:
+            self.history.add(command.text)
+            await self.run_command(command.text)
+            return
+        self.edit_command(command.text)
+
     # --- the terminal -------------------------------------------------------------
 
-    def on_resize(self) -> None:
-        self._check_size()
+    def on_resize(self, event: events.Resize) -> None:
+        self._check_size(event.size)
 
-    def _check_size(self) -> None:
-        width, height = self.size
+    def _check_size(self, size: Size) -> None:
+        width, height = size
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
         if small:
@@ -208,9 +244,13 @@ class Dashboard(App[None]):
 
     @on(EditFilter)
     def edit_filter(self, event: EditFilter) -> None:
+        self.edit_command(event.sentence)
+
+    def edit_command(self, text: str) -> None:
+        """Put a command in the bar, cursor at its end, for the Chairman to finish."""
         bar = self.query_one(CommandBar)
-        bar.value = event.sentence
-        bar.cursor_position = len(bar.value)
+        bar.value = text
+        bar.cursor_position = len(text)
         bar.focus()
 
     # --- commanding ---------------------------------------------------------------

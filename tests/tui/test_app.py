@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from textual.widgets import Button, DataTable, Static
+from textual.widgets import Button, DataTable, Markdown, Static
 
 from eva import Assistant
 from eva.voice import Speaker, Speech
@@ -12,9 +12,10 @@ from runtime import Runtime, SagaStatus
 from tests.conftest import Recorder
 from tests.runtime.test_sagas import start_held
 from tui import History
-from tui.app import Dashboard
+from tui.app import PANELS, Dashboard
 from tui.command_bar import CommandBar
 from tui.confirm import ConfirmScreen
+from tui.help import HelpScreen
 
 
 def _statuses(app: Dashboard) -> dict[str, str]:
@@ -127,3 +128,74 @@ async def test_replies_are_spoken_until_muted(runtime: Runtime) -> None:
 class _Played:
     def play(self, speech: Speech, interrupted: threading.Event) -> bool:
         return True
+
+
+async def test_f1_lists_the_keys_of_every_panel(runtime: Runtime) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = app.screen.query_one(Markdown).source
+        for kind in PANELS:
+            assert f"`{kind.KEY.upper()}` | {kind.TITLE}" in shown
+        assert "| Sagas | `e` | Edit filter |" in shown
+        assert "`y` | Yes, do it" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_panel_keys_switch_panels(runtime: Runtime) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for kind in reversed(PANELS):
+            await pilot.press(kind.KEY)
+            assert isinstance(app.current, kind)
+
+
+async def test_the_palette_runs_everyday_commands_and_prefills_targeted_ones(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    held, gate = await start_held(runtime, recorder)
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p", *"running sagas")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert _chips(app) == ["status: running ✕"]
+        assert _statuses(app) == {held: "running"}
+        await pilot.press("ctrl+p", *"pause a saga")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        bar = app.query_one(CommandBar)
+        assert (bar.value, app.focused) == ("pause saga ", bar)
+    gate.set()
+
+
+async def test_e_puts_the_filter_in_the_command_bar_as_a_sentence(runtime: Runtime) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(*"show failed sagas for venture acme in the last 2 hours", "enter")
+        await pilot.pause()
+        assert _chips(app) == ["status: failed ✕", "venture: acme ✕", "in the last 2 hours ✕"]
+        app.query_one("#saga-table").focus()
+        await pilot.press("e")
+        bar = app.query_one(CommandBar)
+        assert bar.value == "show failed sagas for venture acme in the last 2 hours"
+        await pilot.click("#chip-venture")
+        await pilot.pause()
+        assert _chips(app) == ["status: failed ✕", "in the last 2 hours ✕"]
+
+
+async def test_a_terminal_too_small_says_so_until_it_grows(runtime: Runtime) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(60, 20)) as pilot:
+        notice = app.query_one("#too-small", Static)
+        assert notice.display
+        assert "60x20; EVA needs at least 80x24" in _text(app, "#too-small")
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert not notice.display
+        assert app.query_one("#main").display
