@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events, on
@@ -79,11 +80,18 @@ class Dashboard(App[None]):
     """
 
     TITLE = "EVA"
-    CSS_PATH = "dashboard.tcss"
+    CSS_PATH = Path(__file__).with_name("dashboard.tcss")  # absolute: subclasses live elsewhere
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", key_display="F1"),
         *(
-            Binding(p.KEY, f"show_panel('{_panel_id(p)}')", p.TITLE, key_display=p.KEY.upper())
+            # The tabs show these keys; the footer keeps room for the rest.
+            Binding(
+                p.KEY,
+                f"show_panel('{_panel_id(p)}')",
+                p.TITLE,
+                key_display=p.KEY.upper(),
+                show=False,
+            )
             for p in PANELS
         ),
         Binding("ctrl+l", "focus_command", "Command"),
