@@ -7,13 +7,14 @@ from eva.assistant import Assistant
 from eva.monitor import ENDED, Monitor
 from eva.replies import Reply
 from eva.workspace import Workload, open_assistant
-from intents import EXAMPLES, complete
+from intents import EXAMPLES, complete, parse
 from runtime import (
     ActorInfo,
     DeadLetter,
     Decision,
     EngineError,
     Incident,
+    IntegrityError,
     RecentMessage,
     SagaState,
     SagaSummary,
@@ -31,6 +32,7 @@ __all__ = [
     "Decision",
     "EngineError",
     "Incident",
+    "IntegrityError",
     "Monitor",
     "RecentMessage",
     "Reply",
@@ -42,4 +44,5 @@ __all__ = [
     "Workload",
     "complete",
     "open_assistant",
+    "parse",
 ]

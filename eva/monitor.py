@@ -84,3 +84,13 @@ class Monitor:
             "throughput_per_s": round(ended / window_seconds, 3),
             "sagas": sum(counts.values()),
         }
+
+    async def verify_decisions(self) -> int:
+        """Check the decision log (its hash chain, and each row against it); the number
+        of decisions.
+
+        Raises:
+            IntegrityError: an event or a row was changed, added or removed.
+        """
+        await self.runtime.decisions.verify()
+        return len(await self.runtime.decisions.list())

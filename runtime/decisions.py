@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from runtime.clock import Clock
+from runtime.errors import IntegrityError
 from runtime.store import schema
 from runtime.store.journal import NewEvent, SqlJournal, encode
 from runtime.store.writer import GroupCommitWriter
@@ -132,12 +133,32 @@ class DecisionLog:
             return [Decision(**orjson.loads(r)) for r in (await conn.execute(query)).scalars()]
 
     async def verify(self) -> int:
-        """Check the log's hash chain; the number of events checked.
+        """Check the log's hash chain, and that every `chairman_decisions` row (what
+        `list` shows) is the decision the chain recorded; the number of events checked.
 
         Raises:
-            IntegrityError: naming the first changed or missing record.
+            IntegrityError: naming the first changed, added or missing event or row.
         """
-        return await self._journal.verify(STREAM)
+        async with self._lock:  # no decision of this process lands between the reads
+            checked = await self._journal.verify(STREAM)
+            rows = {d.decision_id: d for d in await self.list()}
+            events = await self._journal.read(STREAM)
+        recorded: dict[str, tuple[int, Decision]] = {}
+        for event in events:
+            if event.type == "DecisionMade":
+                recorded[event.data["decision_id"]] = (event.version, Decision(**event.data))
+            elif event.type == "DecisionSettled" and event.data["decision_id"] in recorded:
+                version, made = recorded[event.data["decision_id"]]
+                settled = Decision(**{**asdict(made), "outcome": event.data["outcome"]})
+                recorded[event.data["decision_id"]] = (event.version, settled)
+        for decision_id, row in rows.items():
+            version, decision = recorded.pop(decision_id, (len(events), None))
+            if decision != row:
+                detail = "does not match the chain" if decision else "is not in the chain"
+                raise IntegrityError(STREAM, version, f"decision {decision_id[:8]}'s row {detail}")
+        for decision_id, (version, _) in recorded.items():
+            raise IntegrityError(STREAM, version, f"decision {decision_id[:8]}'s row is missing")
+        return checked
 
 
 def _row(decision: Decision) -> tuple[str, dict[str, Any]]:

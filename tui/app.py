@@ -18,6 +18,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.geometry import Size
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
@@ -171,7 +172,10 @@ class Dashboard(App[None]):
         """Redraw the panel on screen if it is stale or due; one draw at a time."""
         if self._drawing:
             return
-        panel = self.current
+        try:
+            panel = self.current
+        except NoMatches:  # the app is shutting down: nothing left to draw
+            return
         now = time.monotonic()
         if not panel.due(now):
             return
@@ -247,8 +251,10 @@ class Dashboard(App[None]):
 
     @on(SagaChosen)
     async def open_saga(self, event: SagaChosen) -> None:
-        await self.query_one(FlowPanel).show(event.saga_id)
+        flow = self.query_one(FlowPanel)
+        await flow.show(event.saga_id)
         await self.action_show_panel("flow")
+        flow.focus_steps()  # so its keys (p, x, f, ...) work at once
 
     @on(EditFilter)
     def edit_filter(self, event: EditFilter) -> None:

@@ -82,3 +82,22 @@ async def test_a_changed_record_breaks_the_chain(tmp_path: Path) -> None:
             )
         with pytest.raises(IntegrityError, match="decisions"):
             await rt.decisions.verify()
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete"])
+async def test_a_row_that_differs_from_the_chain_is_caught(tmp_path: Path, tamper: str) -> None:
+    async with Runtime(sqlite_url(tmp_path / "d.db")) as rt:
+        decision = await rt.decisions.record(
+            intent="pause_saga", slots={"saga": "7"}, text="pause 7", call="pause", saga_id="7"
+        )
+        await rt.decisions.settle(decision, "paused")
+        t = schema.chairman_decisions
+        async with rt.engine.begin() as conn:
+            if tamper == "edit":
+                await conn.execute(
+                    sa.update(t).values(record=sa.func.replace(t.c.record, "pause 7", "pause 9"))
+                )
+            else:
+                await conn.execute(sa.delete(t))
+        with pytest.raises(IntegrityError, match=decision.decision_id[:8]):
+            await rt.decisions.verify()
