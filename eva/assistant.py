@@ -280,7 +280,7 @@ class Assistant:
         if intent == "pause_intake":
             return "Stop accepting new sagas; in-flight sagas will finish. Confirm?"
         if intent == "stop_actor":
-            return f"Stop actor {slots.get('actor')}. Confirm?"
+            return f"Stop actor {_actor_path(self.runtime, slots)}. Confirm?"
         return "Confirm?"
 
     # --- acting -------------------------------------------------------------
@@ -364,11 +364,13 @@ class Assistant:
             started = await rt.resume_intake(reason)
             return Reply(f"Intake open again; {plural(started, 'pending saga')} started.", intent)
         if intent == "restart_actor":
-            await rt.restart_actor(_actor_path(rt, slots.get("actor")), reason or "Chairman")
-            return Reply(f"Restarting actor {slots.get('actor')}.", intent)
+            path = _actor_path(rt, slots)
+            await rt.restart_actor(path, reason or "Chairman")
+            return Reply(f"Restarting actor {path}.", intent)
         if intent == "stop_actor":
-            await rt.stop_actor(_actor_path(rt, slots.get("actor")))
-            return Reply(f"Actor {slots.get('actor')} stopped.", intent)
+            path = _actor_path(rt, slots)
+            await rt.stop_actor(path)
+            return Reply(f"Actor {path} stopped.", intent)
         if intent == "start_saga":
             kind = self._saga_type(str(slots.get("saga_type", "")))
             if kind is None:
@@ -534,13 +536,20 @@ class Assistant:
         return Reply(text, "show_metrics", rows=[data], data=data)
 
 
-def _actor_path(runtime: Runtime, name: Any) -> str:
+def _actor_path(runtime: Runtime, slots: dict[str, Any]) -> str:
+    """The path of the actor named in `slots` (its name, and its venture when names
+    repeat across ventures)."""
+    name, venture = slots.get("actor"), slots.get("venture")
+    if name is None:
+        raise _ClarifyError("Which actor? Say its name, e.g. compliance-checker-2 of venture acme.")
     actors = runtime.actor_tree()
-    matches = [a.path for a in actors if a.name == name]
+    matches = [a for a in actors if a.name == name and venture in (None, a.venture)]
     if len(matches) == 1:
-        return matches[0]
+        return matches[0].path
     if matches:
-        raise _ClarifyError(f"Which {name}? {', '.join(matches[:5])}.")
+        ventures = ", ".join(sorted({a.venture or "none" for a in matches}))
+        raise _ClarifyError(f"Which {name}? Say its venture too: {ventures}.")
     close = [n for n, _, _ in process.extract(str(name), [a.path for a in actors], limit=3)]
     hint = f"the closest are {', '.join(close)}." if close else "there are no actors."
-    raise _ClarifyError(f"I know no actor called {name!r}; {hint}")
+    where = f" in venture {venture}" if venture else ""
+    raise _ClarifyError(f"I know no actor called {name!r}{where}; {hint}")

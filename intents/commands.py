@@ -110,12 +110,16 @@ class RestartActor(_Intent):
     intent: Literal["restart_actor"] = "restart_actor"
     actor: str | None = None
     """Lower-case, hyphenated, digits for numbers: compliance-checker-2."""
+    venture: str | None = None
+    """Which venture's actor, when names repeat across ventures."""
     reason: str | None = None
 
 
 class StopActor(_Intent):
     intent: Literal["stop_actor"] = "stop_actor"
     actor: str | None = None
+    venture: str | None = None
+    """Which venture's actor, when names repeat across ventures."""
     reason: str | None = None
 
 

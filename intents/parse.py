@@ -298,7 +298,7 @@ def _slots(
     elif intent == "list_actors":
         out = {"status": s.actor_status(norm), "actor_type": s.actor_type(norm)}
     elif intent in ("restart_actor", "stop_actor"):
-        out = {"actor": s.actor_name(norm)}
+        out = {"actor": s.actor_name(norm), "venture": s.venture(norm)}
     elif intent == "list_dead_letters":
         actor = s.actor_name(norm)
         out = {

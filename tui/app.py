@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TabbedContent, TabPane
 
 from eva import Assistant, EngineError, Monitor, Reply
-from eva.voice import Speaker
+from eva.voice import Speaker, VoiceInput
 from tui.actors import ActorsPanel
 from tui.command_bar import CommandBar
 from tui.confirm import ConfirmScreen
@@ -96,7 +96,8 @@ class Dashboard(App[None]):
             for p in PANELS
         ),
         Binding("ctrl+l", "focus_command", "Command"),
-        Binding("ctrl+space", "talk", "Talk", key_display="^space"),
+        # Priority: a read-back modal can be answered by voice too.
+        Binding("ctrl+space", "talk", "Talk", key_display="^space", priority=True),
         Binding("ctrl+r", "clear_filter", "All sagas"),
         Binding("ctrl+o", "toggle_mute", "Mute"),
         Binding("ctrl+q", "quit", "Quit"),
@@ -108,7 +109,7 @@ class Dashboard(App[None]):
         *,
         history: History | None = None,
         speaker: Speaker | None = None,
-        voice: Any = None,
+        voice: VoiceInput | None = None,
     ) -> None:
         super().__init__()
         self.voice = voice
@@ -133,7 +134,7 @@ class Dashboard(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.query_one(CommandBar).focus()
+        self.home.query_one(CommandBar).focus()
         if self.history.problem:
             self.show_reply(self.history.problem)
         if self.speaker is not None and self.speaker.unavailable_reason:
@@ -146,15 +147,21 @@ class Dashboard(App[None]):
     # --- live updates -------------------------------------------------------------
 
     @property
+    def home(self) -> Screen[Any]:
+        """The dashboard's own screen, under any modal (the app's queries search only
+        the screen on top)."""
+        return self.screen_stack[0]
+
+    @property
     def panels(self) -> list[Panel]:
-        return list(self.query(Panel))
+        return list(self.home.query(Panel))
 
     def panel(self, panel_id: str) -> Panel:
-        return self.query_one(f"#{panel_id}", Panel)
+        return self.home.query_one(f"#{panel_id}", Panel)
 
     @property
     def current(self) -> Panel:
-        active = self.query_one(TabbedContent).active
+        active = self.home.query_one(TabbedContent).active
         return self.panel(active.removeprefix("tab-"))
 
     async def _follow(self) -> None:
@@ -188,7 +195,7 @@ class Dashboard(App[None]):
             self._drawing = False
 
     async def action_show_panel(self, panel_id: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{panel_id}"
+        self.home.query_one(TabbedContent).active = f"tab-{panel_id}"
         await self.draw()
 
     @on(TabbedContent.TabActivated)
@@ -234,7 +241,7 @@ class Dashboard(App[None]):
         small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
         self.set_class(small, "-too-small")
         if small:
-            self.query_one("#too-small", Static).update(
+            self.home.query_one("#too-small", Static).update(
                 f"The terminal is {width}x{height}; EVA needs at least "
                 f"{MIN_SIZE[0]}x{MIN_SIZE[1]}. Make it larger, or press ctrl+q to quit."
             )
@@ -243,7 +250,7 @@ class Dashboard(App[None]):
 
     @property
     def sagas(self) -> SagasPanel:
-        return self.query_one(SagasPanel)
+        return self.home.query_one(SagasPanel)
 
     async def action_clear_filter(self) -> None:
         await self.sagas.set_filter({})
@@ -251,7 +258,7 @@ class Dashboard(App[None]):
 
     @on(SagaChosen)
     async def open_saga(self, event: SagaChosen) -> None:
-        flow = self.query_one(FlowPanel)
+        flow = self.home.query_one(FlowPanel)
         await flow.show(event.saga_id)
         await self.action_show_panel("flow")
         flow.focus_steps()  # so its keys (p, x, f, ...) work at once
@@ -262,7 +269,7 @@ class Dashboard(App[None]):
 
     def edit_command(self, text: str) -> None:
         """Put a command in the bar, cursor at its end, for the Chairman to finish."""
-        bar = self.query_one(CommandBar)
+        bar = self.home.query_one(CommandBar)
         bar.value = text
         bar.cursor_position = len(text)
         bar.focus()
@@ -280,10 +287,10 @@ class Dashboard(App[None]):
         self.notify("Muted." if self.speaker.muted else "Replies are spoken.")
 
     def action_focus_command(self) -> None:
-        self.query_one(CommandBar).focus()
+        self.home.query_one(CommandBar).focus()
 
     def show_reply(self, text: str) -> None:
-        self.query_one("#reply", Static).update(text)
+        self.home.query_one("#reply", Static).update(text)
 
     @on(Input.Submitted, "#command")
     async def command(self, event: Input.Submitted) -> None:
@@ -309,7 +316,7 @@ class Dashboard(App[None]):
             if reply.intent == "list_sagas" and "filter" in reply.data:
                 await self.sagas.set_filter(reply.data["filter"])
             if reply.intent == "describe_saga":
-                await self.query_one(FlowPanel).show(reply.data["saga"])
+                await self.home.query_one(FlowPanel).show(reply.data["saga"])
             await self.action_show_panel(_GOES_TO[reply.intent])
         else:
             await self.draw()
@@ -318,10 +325,13 @@ class Dashboard(App[None]):
         return reply
 
     async def action_talk(self) -> None:
-        await self.query_one(TalkBar).toggle()
+        await self.home.query_one(TalkBar).toggle()
 
     @on(Heard)
     async def heard(self, event: Heard) -> None:
+        if isinstance(self.screen, ConfirmScreen):
+            # A spoken answer to the read-back: the assistant weighs the words as heard.
+            self.pop_screen()
         await self.run_command(event.text, confidence=event.confidence)
 
     @on(Command)

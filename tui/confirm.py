@@ -29,7 +29,10 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal"):
             yield Static(self.question, id="question")
-            yield Static("[b]y[/b] do it    [b]n[/b] / Esc cancel", id="keys")
+            yield Static(
+                "[b]y[/b] do it    [b]n[/b] / Esc cancel    [b]ctrl+space[/b] say yes or no",
+                id="keys",
+            )
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

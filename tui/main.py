@@ -14,7 +14,7 @@ from pathlib import Path
 
 from eva import EngineError, Workload, open_assistant
 from eva.cli import main as eva_main
-from eva.voice import Speaker
+from eva.voice import Microphone, Speaker, VoiceInput, VoiceSession
 from tui.app import Dashboard
 from tui.history import History
 
@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _run(db: str | None, workload: Workload) -> int:
     async with open_assistant(db, workload) as assistant:
+        # Nothing is opened or loaded here: the dashboard checks the microphone and
+        # loads the model in the background once its first frame is up.
+        voice = VoiceInput(Microphone(), VoiceSession(assistant))
         with Speaker.from_env() as speaker:
-            await Dashboard(assistant, history=History(HISTORY), speaker=speaker).run_async()
+            dashboard = Dashboard(assistant, history=History(HISTORY), speaker=speaker, voice=voice)
+            await dashboard.run_async()
     return 0

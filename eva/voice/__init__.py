@@ -19,11 +19,15 @@ from eva.voice.listener import Heard, Listener, Transcript
 from eva.voice.microphone import Microphone, Recording
 from eva.voice.nbest import Guess
 from eva.voice.session import Exchange, VoiceSession
+from eva.voice.source import AudioSource, FileSource
 from eva.voice.speech import Speaker, Speech, Voice
+from eva.voice.voice_input import VoiceInput
 
 __all__ = [
+    "AudioSource",
     "Endpointer",
     "Exchange",
+    "FileSource",
     "Guess",
     "Heard",
     "Hints",
@@ -41,5 +45,6 @@ __all__ = [
     "Transcript",
     "Voice",
     "VoiceError",
+    "VoiceInput",
     "VoiceSession",
 ]

@@ -101,6 +101,35 @@ class Microphone:
         """Whether `start` was called and `stop` not yet."""
         return self._session is not None
 
+    @property
+    def ended(self) -> bool:
+        """Whether the recording ended by itself (silence or max_seconds) and waits for `stop`."""
+        session = self._session
+        return session is not None and session.ended.is_set()
+
+    @property
+    def level(self) -> float:
+        """Loudness of the last block heard, as RMS in 0..1 (0 when not recording).
+
+        Safe to read from any thread: a meter polls it while PortAudio's thread writes it.
+        """
+        session = self._session
+        return 0.0 if session is None else session.level
+
+    @property
+    def seconds(self) -> float:
+        """How much has been recorded so far (0 when not recording)."""
+        session = self._session
+        return 0.0 if session is None else session.seconds
+
+    def ready(self) -> None:
+        """Make sure this microphone's device is there to record from (`check` for it).
+
+        Raises:
+            NoMicrophoneError: PortAudio is not installed, or there is no such input device.
+        """
+        self.check(self._device)
+
     def start(self, *, until_silence: bool = False) -> None:
         """Open the device and begin recording in the background (push-to-talk: key down).
 
@@ -218,6 +247,12 @@ class _Session:
         self._chunks: list[Samples] = []
         self._kept = 0
         self._listeners: list[Callable[[], None]] = []
+        self.level = 0.0
+        """RMS of the last block; a float is replaced whole, so readers need no lock."""
+
+    @property
+    def seconds(self) -> float:
+        return self._kept / self.rate
 
     def on_block(self, indata: Samples, frames: int, time: object, status: object) -> None:
         # Devices that only record in stereo are mixed down here.
@@ -228,6 +263,7 @@ class _Session:
             keep = mono if stop is None else mono[: max(0, stop - self._kept)]
             self._chunks.append(keep.copy())
             self._kept += keep.size
+            self.level = rms(mono)
         if done:
             self._end()
             raise self.sd.CallbackStop
@@ -261,6 +297,13 @@ class _Session:
         with self._lock:
             samples = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
             return samples, self._endpointer.stopped_by
+
+
+def rms(samples: Samples) -> float:
+    """Root mean square of `samples` (float in [-1, 1]), 0 for none: how loud they are."""
+    if samples.size == 0:
+        return 0.0
+    return min(1.0, float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
 
 
 def _sounddevice() -> ModuleType:

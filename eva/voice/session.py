@@ -67,11 +67,21 @@ class VoiceSession:
             ventures=tuple(sorted({a.venture for a in actors if a.venture})),
         )
 
+    async def transcribe(self, source: Path | Samples) -> Transcript:
+        """Hear one command with the live names, without acting on it (the dashboard
+        shows what it heard first). The model runs on a worker thread.
+
+        Raises:
+            VoiceError: nothing heard, bad audio, or no model.
+            EngineError: the live names cannot be read.
+        """
+        hints = await self.hints()
+        return await asyncio.to_thread(self.listener.transcribe, source, hints)
+
     async def hear(self, source: Path | Samples) -> Exchange:
         """Hear one command, act on it and speak the answer; never raises."""
         try:
-            hints = await self.hints()
-            transcript = await asyncio.to_thread(self.listener.transcribe, source, hints)
+            transcript = await self.transcribe(source)
         except VoiceError as exc:
             reply = Reply(str(exc), "unheard", ok=False)
             self._say(reply)
