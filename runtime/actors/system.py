@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -287,7 +286,7 @@ class ActorSystem:
             if reply is not None and not reply.done():
                 reply.set_exception(ActorStoppedError(cell.path))
             return
-        self._recent.append((time.time(), sender, cell.path, message, priority))
+        self._recent.append((self._clock.now(), sender, cell.path, message, priority))
         if cell.mailbox.put_nowait(envelope):
             return
         if cell.mailbox.overflow is Overflow.REJECT:

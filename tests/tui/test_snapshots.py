@@ -9,6 +9,9 @@ with `pytest tests/tui/test_snapshots.py --snapshot-update`.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +19,19 @@ import pytest
 from textual.pilot import Pilot
 
 from eva import Assistant
-from runtime import ActorNotFoundError, Faults, ManualClock, Runtime, StepCall, StepError, install_demo
+from runtime import (
+    ActorNotFoundError,
+    Faults,
+    ManualClock,
+    Runtime,
+    StepCall,
+    StepError,
+    install_demo,
+)
+from runtime.store.engine import sqlite_url
 from tests.conftest import Recorder, order_definition
 from tests.runtime.test_sagas import hold
-from runtime.store.engine import sqlite_url
+from tui import incidents
 from tui.app import Dashboard
 
 SIZE = (120, 40)
@@ -84,8 +96,21 @@ class _Demo(Dashboard):
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> _Demo:
-    return _Demo(tmp_path / "eva.db")
+def demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Demo]:
+    # The metrics are sampled by the test, not by a wall-clock timer.
+    monkeypatch.setattr(incidents, "SAMPLE_EVERY", 3600.0)
+    # Clock times on screen are local: draw them in one zone wherever the test runs.
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    try:
+        yield _Demo(tmp_path / "eva.db")
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
 
 
 def test_sagas_panel(snap_compare: Any, demo: _Demo) -> None:
@@ -93,15 +118,29 @@ def test_sagas_panel(snap_compare: Any, demo: _Demo) -> None:
 
 
 def test_flow_panel(snap_compare: Any, demo: _Demo) -> None:
-    async def open_first(pilot: Pilot[None]) -> None:
+    async def open_rolled_back(pilot: Pilot[None]) -> None:
         await pilot.press(*"what happened to saga 4", "enter")
 
-    assert snap_compare(demo, terminal_size=SIZE, run_before=open_first)
+    assert snap_compare(demo, terminal_size=SIZE, run_before=open_rolled_back)
 
 
-@pytest.mark.parametrize("key", ["f4", "f5", "f6", "f7", "f8"])
+@pytest.mark.parametrize("key", ["f4", "f5", "f6", "f8"])
 def test_panel(snap_compare: Any, demo: _Demo, key: str) -> None:
     assert snap_compare(demo, terminal_size=SIZE, press=[key])
+
+
+def test_incidents_panel(snap_compare: Any, demo: _Demo) -> None:
+    async def sampled(pilot: Pilot[None]) -> None:
+        await pilot.press("f7")
+        panel = pilot.app.query_one(incidents.IncidentsPanel)
+        for _ in range(5):
+            await panel.sample()
+
+    assert snap_compare(demo, terminal_size=SIZE, run_before=sampled)
+
+
+def test_confirmation(snap_compare: Any, demo: _Demo) -> None:
+    assert snap_compare(demo, terminal_size=SIZE, press=[*"abort saga 2", "enter"])
 
 
 def test_help_screen(snap_compare: Any, demo: _Demo) -> None:
