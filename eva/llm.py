@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import TypeAdapter, ValidationError
 
 from intents import Command
+
+if TYPE_CHECKING:  # langchain takes half a second to import: only when an LLM is used
+    from langchain_core.language_models import BaseChatModel
 
 log = logging.getLogger("eva.llm")
 
@@ -59,6 +60,8 @@ class LLMFallback:
 
     async def command(self, text: str) -> Command | None:
         """The model's reading of `text`, validated; None if it has none or it is invalid."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
         messages = [SystemMessage(_SYSTEM), HumanMessage(text)]
         try:
             # Models that call tools fill the schema directly (structured output);
