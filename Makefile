@@ -5,9 +5,10 @@ PIP    := $(VENV)/bin/pip
 
 .PHONY: run test lint bench clean system
 
-# Speech needs espeak-ng (pyttsx3's engine) and PortAudio (sounddevice); installed
-# with apt-get when missing, as root or through sudo.
-SYSTEM_PACKAGES := espeak-ng libportaudio2
+# Speech needs espeak-ng (pyttsx3's engine) and PortAudio (sounddevice); the
+# dashboard's end-to-end test runs `eva` in tmux. Installed with apt-get when
+# missing, as root or through sudo.
+SYSTEM_PACKAGES := espeak-ng libportaudio2 tmux
 
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
@@ -45,6 +46,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.sagas --quick
 	$(PY) -m bench.journal --quick
 	$(PY) -m bench.voice --quick
+	$(PY) -m bench.tui --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -60,6 +60,10 @@ class Monitor:
         """The last messages delivered between actors, oldest first."""
         return self.runtime.actors.recent_messages()
 
+    def messages_delivered(self) -> int:
+        """How many messages actors have been sent since the runtime opened."""
+        return self.runtime.actors.delivered
+
     async def dead_letters(self, limit: int = 200) -> list[DeadLetter]:
         return await self.runtime.dead_letters(limit=limit)
 

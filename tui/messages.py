@@ -162,11 +162,13 @@ class MessagesPanel(Panel):
     _dead_due: bool
     _waiting: int
     """Messages delivered since the pause."""
+    _paused_at: int
+    """Messages delivered before the pause."""
     _drawn: dict[str, list[Row]]
 
     def compose(self) -> ComposeResult:
         self.messages, self.dead_letters, self.filter = [], [], Filter()
-        self._dead_due, self._waiting, self._drawn = True, 0, {}
+        self._dead_due, self._waiting, self._paused_at, self._drawn = True, 0, 0, {}
         yield Input(
             placeholder="Filter: actor:payment type:Charge priority:high "
             "(a bare word matches actor, type or priority)",
@@ -200,8 +202,7 @@ class MessagesPanel(Panel):
             status.update(f"Cannot read the messages: {exc}")
             return
         if self.paused:
-            newest = self.messages[-1].at if self.messages else 0.0
-            self._waiting = sum(1 for m in latest if m.at > newest)
+            self._waiting = self.monitor.messages_delivered() - self._paused_at
             self._show_status()
             return
         self.messages = latest
@@ -273,6 +274,7 @@ class MessagesPanel(Panel):
     async def watch_paused(self, paused: bool) -> None:
         if paused:
             self._waiting = 0
+            self._paused_at = self.monitor.messages_delivered()
             self._show_status()
         else:
             await self.update_now(time.monotonic())

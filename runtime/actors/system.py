@@ -163,6 +163,8 @@ class ActorSystem:
         # The hot path appends a bare tuple (wall-clock time: the monitor shows
         # when a message really went); `recent_messages` dresses it up.
         self._recent: deque[tuple[float, str | None, str, Any, Priority]] = deque(maxlen=recent)
+        self.delivered = 0
+        """Messages delivered since the system started (the recent ones are the last)."""
         self.dead_letter_counts: Counter[str] = Counter()
         """Dead letters by reason."""
         self.incidents: list[dict[str, Any]] = []
@@ -287,6 +289,7 @@ class ActorSystem:
                 reply.set_exception(ActorStoppedError(cell.path))
             return
         self._recent.append((self._clock.now(), sender, cell.path, message, priority))
+        self.delivered += 1
         if cell.mailbox.put_nowait(envelope):
             return
         if cell.mailbox.overflow is Overflow.REJECT:
