@@ -194,13 +194,13 @@ class Dashboard(App[None]):
         finally:
             self._drawing = False
 
-    async def action_show_panel(self, panel_id: str) -> None:
+    def action_show_panel(self, panel_id: str) -> None:
         self.home.query_one(TabbedContent).active = f"tab-{panel_id}"
-        await self.draw()
 
     @on(TabbedContent.TabActivated)
-    async def tab_changed(self) -> None:
-        await self.draw()
+    def tab_changed(self) -> None:
+        # The switch is drawn first, with what the panel showed last; fresh rows follow.
+        self.call_after_refresh(self.draw)
 
     # --- help and the palette -----------------------------------------------------
 
@@ -254,13 +254,14 @@ class Dashboard(App[None]):
 
     async def action_clear_filter(self) -> None:
         await self.sagas.set_filter({})
-        await self.action_show_panel("sagas")
+        self.action_show_panel("sagas")
+        await self.draw()
 
     @on(SagaChosen)
     async def open_saga(self, event: SagaChosen) -> None:
         flow = self.home.query_one(FlowPanel)
         await flow.show(event.saga_id)
-        await self.action_show_panel("flow")
+        self.action_show_panel("flow")
         flow.focus_steps()  # so its keys (p, x, f, ...) work at once
 
     @on(EditFilter)
@@ -317,9 +318,8 @@ class Dashboard(App[None]):
                 await self.sagas.set_filter(reply.data["filter"])
             if reply.intent == "describe_saga":
                 await self.home.query_one(FlowPanel).show(reply.data["saga"])
-            await self.action_show_panel(_GOES_TO[reply.intent])
-        else:
-            await self.draw()
+            self.action_show_panel(_GOES_TO[reply.intent])
+        await self.draw()  # the answer is on screen with the reply
         if reply.awaiting_confirmation:
             self.push_screen(ConfirmScreen(reply.text), self._answered)
         return reply

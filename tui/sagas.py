@@ -7,6 +7,7 @@ filter into the command bar as a sentence, to be edited and sent again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from textual import on
@@ -107,11 +108,8 @@ class SagasPanel(Panel):
     async def reload(self) -> None:
         sagas = await self.assistant.find_sagas(self.filter)
         now = self.monitor.now()
-        table = self.query_one(DataTable)
-        kept = _cursor_key(table)
-        table.clear()
-        for s in sagas:
-            table.add_row(
+        rows = {
+            s.saga_id: (
                 s.saga_id,
                 s.saga_type,
                 s.venture,
@@ -119,10 +117,10 @@ class SagasPanel(Panel):
                 f"{s.current_step or '-'} ({s.steps_done}/{s.total_steps})",
                 ago(now - s.created_at),
                 took(s, now),
-                key=s.saga_id,
             )
-        if kept is not None and kept in table.rows:
-            table.move_cursor(row=table.get_row_index(kept))
+            for s in sagas
+        }
+        _show_rows(self.query_one(DataTable), rows)
 
     async def set_filter(self, filter: dict[str, Any]) -> None:
         """Show the sagas this filter selects, with a chip for each part of it."""
@@ -158,3 +156,25 @@ def _cursor_key(table: DataTable[Any]) -> str | None:
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
     except CellDoesNotExist:
         return None
+
+
+def _show_rows(table: DataTable[Any], rows: Mapping[str, Sequence[str]]) -> None:
+    """Make the table show `rows` (by key, in order), touching only what changed: a
+    table redrawn from scratch four times a second would keep the loop busy."""
+    shown = [row.key.value for row in table.ordered_rows if row.key.value is not None]
+    for key in set(shown) - rows.keys():
+        table.remove_row(key)
+    columns = list(table.columns)
+    for key, cells in rows.items():
+        if key not in table.rows:
+            table.add_row(*cells, key=key)
+            continue
+        for column, old, new in zip(columns, table.get_row(key), cells, strict=True):
+            if old != new:
+                table.update_cell(key, column, new)
+    if [row.key.value for row in table.ordered_rows] != list(rows):
+        order = {key: i for i, key in enumerate(rows)}
+        kept = _cursor_key(table)
+        table.sort(columns[0], key=lambda saga_id: order[saga_id])
+        if kept is not None:
+            table.move_cursor(row=table.get_row_index(kept))

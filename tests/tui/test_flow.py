@@ -34,7 +34,8 @@ def _step_line(text: str, step: str) -> str:
 
 async def _open(app: Dashboard, saga_id: str) -> None:
     await app.query_one(FlowPanel).show(saga_id)
-    await app.action_show_panel("flow")
+    app.action_show_panel("flow")
+    await app.draw()
 
 
 async def test_before_a_saga_is_chosen_it_says_how_to_open_one(runtime: Runtime) -> None:

@@ -49,7 +49,8 @@ def _text(app: Dashboard, selector: str) -> str:
 
 
 async def _review(app: Dashboard) -> None:
-    await app.action_show_panel("review")
+    app.action_show_panel("review")
+    await app.draw()
     app.query_one("#waiting-table", DataTable).focus()
 
 
