@@ -46,7 +46,13 @@ class StoreError(EngineError):
 
     def __init__(self, url: str, detail: str) -> None:
         self.url = url
-        super().__init__(f"cannot use database {url}: {detail}")
+        super().__init__(f"cannot use database {_where(url)}: {detail}")
+
+
+def _where(url: str) -> str:
+    """An SQLite URL as the file it names (what the operator typed); others unchanged."""
+    scheme, _, rest = url.partition(":///")
+    return rest if scheme.startswith("sqlite") and rest else url
 
 
 class DatabaseBusyError(StoreError):
@@ -67,7 +73,9 @@ class NotADatabaseError(StoreError):
 
     def __init__(self, url: str) -> None:
         super().__init__(
-            url, "the file is not an SQLite database; point EVA_DATABASE_URL at another file"
+            url,
+            "the file is not an SQLite database; give EVA another file (--db, or "
+            "EVA_DATABASE_URL)",
         )
 
 
