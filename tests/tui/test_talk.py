@@ -95,9 +95,13 @@ def _notices(app: Dashboard) -> list[str]:
 
 
 async def _until(pilot: Pilot[None], done: Callable[[], bool]) -> None:
-    """Let the dashboard work through its messages until `done()`."""
-    while not done():
+    """Let the dashboard work through its messages until `done()` (a bounded number of
+    rounds: a test that waits for what never comes fails rather than hangs)."""
+    for _ in range(2_000):
+        if done():
+            return
         await pilot.pause()
+    raise AssertionError("the dashboard never got there")
 
 
 async def _heard(app: Dashboard) -> None:
