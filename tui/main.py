@@ -16,6 +16,7 @@ from eva import EngineError, Workload, open_assistant
 from eva.cli import main as eva_main
 from eva.voice import Microphone, Speaker, VoiceInput, VoiceSession
 from tui.app import Dashboard
+from tui.failed import CannotStart
 from tui.history import History
 
 HISTORY = Path.home() / ".local" / "state" / "eva" / "history"
@@ -39,15 +40,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--crash-rate", type=float, default=0.02)
     options = parser.parse_args(args)
     workload = Workload(options.sagas, options.failure_rate, options.crash_rate)
+    started: list[bool] = []
     try:
-        return asyncio.run(_run(options.db, workload))
+        return asyncio.run(_run(options.db, workload, started))
     except EngineError as exc:
+        if not started and sys.stdin.isatty() and sys.stdout.isatty():
+            CannotStart(str(exc)).run()  # in the terminal the dashboard was asked for
         print(f"eva: {exc}", file=sys.stderr)
         return 1
 
 
-async def _run(db: str | None, workload: Workload) -> int:
+async def _run(db: str | None, workload: Workload, started: list[bool]) -> int:
     async with open_assistant(db, workload) as assistant:
+        started.append(True)
         # Nothing is opened or loaded here: the dashboard checks the microphone and
         # loads the model in the background once its first frame is up.
         voice = VoiceInput(Microphone(), VoiceSession(assistant))

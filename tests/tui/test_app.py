@@ -15,6 +15,7 @@ from tui import History
 from tui.app import PANELS, Dashboard
 from tui.command_bar import CommandBar
 from tui.confirm import ConfirmScreen
+from tui.failed import CannotStart
 from tui.help import HelpScreen
 
 
@@ -199,3 +200,11 @@ async def test_a_terminal_too_small_says_so_until_it_grows(runtime: Runtime) -> 
         await pilot.pause()
         assert not notice.display
         assert app.query_one("#main").display
+
+
+async def test_the_reason_eva_cannot_start_is_shown_until_a_key() -> None:
+    app = CannotStart("cannot use database /tmp/x.db: the file is not an SQLite database")
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "not an SQLite database" in str(app.query_one("#reason", Static).render())
+        await pilot.press("q")
+    assert app.return_code == 0
