@@ -22,7 +22,7 @@ from runtime import (
 from runtime.events import Subscription
 
 ENDED = ("completed", "failed", "rolled_back", "cancelled")
-"""Statuses a saga finishes in; the success rate is completed over these."""
+"""Statuses a saga finishes in; the success rate is completed over these less cancelled."""
 
 
 class Monitor:
@@ -79,8 +79,9 @@ class Monitor:
         figures = await self.runtime.saga_metrics(window_seconds)
         counts: dict[str, int] = figures["counts"]
         ended = sum(n for status, n in counts.items() if status in ENDED)
+        judged = ended - counts.get("cancelled", 0)  # a cancellation is a decision, not a failure
         return {
-            "success_rate": round(counts.get("completed", 0) / ended if ended else 1.0, 4),
+            "success_rate": round(counts.get("completed", 0) / judged if judged else 1.0, 4),
             "ended": ended,
             "p50_ms": round(figures["p50_ms"], 1),
             "p95_ms": round(figures["p95_ms"], 1),

@@ -70,8 +70,9 @@ class MetricWindow:
 
     @property
     def success_rate(self) -> float | None:
-        """Completed over ended; None when nothing ended (no evidence either way)."""
-        total = self.ended_total
+        """Completed over ended, leaving out sagas the Chairman cancelled (a decision,
+        not a failure); None when nothing counts (no evidence either way)."""
+        total = self.ended_total - self.ended.get("cancelled", 0)
         return self.ended.get("completed", 0) / total if total else None
 
     @property
