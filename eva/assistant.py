@@ -28,7 +28,7 @@ from intents import (
     ParseResult,
     parse,
 )
-from runtime import FAILURE_STATUSES, EngineError, Runtime, SagaSummary
+from runtime import FAILURE_STATUSES, EngineError, Runtime, SagaSummary, ViolationKind
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
@@ -466,8 +466,42 @@ class Assistant:
         if intent == "show_metrics":
             return await self._metrics(slots)
         if intent == "check_consistency":
-            checked = await rt.verify_journal()
-            return Reply(f"The journal is intact: {plural(checked, 'event')} checked.", intent)
+            # The grammar has no "and repair" slot: a spoken check only reads.
+            report = await rt.check_consistency()
+            sampled = (
+                f" ({report.sagas_checked} of {report.sagas_total} sagas sampled)"
+                if report.sagas_checked < report.sagas_total
+                else ""
+            )
+            text = f"Consistency {report.score:.1%} over {plural(report.checked, 'item')} checked"
+            text += sampled + ": "
+            if report.clean:
+                text += "nothing wrong"
+            else:
+                text += ", ".join(kind.noun(n) for kind, n in report.by_kind.items())
+                repairable = sum(v.repairable for v in report.violations)
+                if repairable:
+                    text += f" ({repairable} can be repaired safely)"
+            if ViolationKind.BROKEN_CHAIN not in report.by_kind:
+                text += "; the journal is intact"
+            text += "."
+            rows = [
+                {
+                    "kind": v.kind.value,
+                    "subject": v.subject,
+                    "detail": v.detail,
+                    "repairable": "yes" if v.repairable else "no",
+                }
+                for v in report.violations
+            ]
+            data = {
+                "score": report.score,
+                "checked": report.checked,
+                "sagas_checked": report.sagas_checked,
+                "sagas_total": report.sagas_total,
+                "violations": {kind.value: n for kind, n in report.by_kind.items()},
+            }
+            return Reply(text, intent, rows=rows, data=data)
         if intent == "list_decisions":
             decisions = await rt.decisions.list(
                 saga_id=slots.get("saga") if slots.get("saga") != "@last" else self.last_saga,

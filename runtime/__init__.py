@@ -44,6 +44,13 @@ from runtime.errors import (
 )
 from runtime.events import RuntimeEvent
 from runtime.facade import Runtime
+from runtime.observe.consistency import (
+    ConsistencyReport,
+    Holder,
+    Repair,
+    Violation,
+    ViolationKind,
+)
 from runtime.sagas.definition import (
     ParallelGroup,
     RetryPolicy,
@@ -73,6 +80,7 @@ __all__ = [
     "AskTimeoutError",
     "Clock",
     "ConcurrencyError",
+    "ConsistencyReport",
     "DatabaseBusyError",
     "DeadLetter",
     "Decision",
@@ -84,6 +92,7 @@ __all__ = [
     "EngineError",
     "Faults",
     "FunctionParticipant",
+    "Holder",
     "IllegalTransitionError",
     "Incident",
     "IntegrityError",
@@ -97,6 +106,7 @@ __all__ = [
     "PersistentActor",
     "Priority",
     "RecentMessage",
+    "Repair",
     "RestartIntensity",
     "RetryPolicy",
     "Runtime",
@@ -117,6 +127,8 @@ __all__ = [
     "SystemClock",
     "UnknownSagaError",
     "UnknownSagaTypeError",
+    "Violation",
+    "ViolationKind",
     "demo_definitions",
     "demo_names",
     "install_demo",

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,6 +52,9 @@ from runtime.store.engine import database_url, open_engine, sqlite_path
 from runtime.store.journal import SqlJournal
 from runtime.store.statements import EVERY_ROW, build_statements
 from runtime.store.writer import Backend, GroupCommitWriter, SqlAlchemyBackend, SqliteBackend
+
+if TYPE_CHECKING:
+    from runtime.observe.consistency import ConsistencyReport
 
 
 class Runtime:
@@ -484,6 +487,22 @@ class Runtime:
         for stream_id in await self.journal.stream_ids(prefix):
             total += await self.journal.verify(stream_id)
         return total
+
+    async def check_consistency(
+        self, *, repair: bool = False, max_sagas: int = 10_000
+    ) -> ConsistencyReport:
+        """Check the read models, compensations, participants' holdings, deadlines and
+        hash chains against the journal; with `repair`, mend what is safe (see
+        `runtime.observe.consistency.check_consistency`). Every check is journalled.
+
+        Args:
+            max_sagas: sagas replayed at most; past it, a sample (the report says so).
+        """
+        # Imported when called: a module of runtime.observe may import the facade when
+        # loaded, and an import at the top of this module would then be circular.
+        from runtime.observe.consistency import check_consistency
+
+        return await check_consistency(self, repair=repair, max_sagas=max_sagas)
 
     async def wait_settled(self) -> None:
         """Until every saga running here is finished or waiting on a person (paused, pending,

@@ -104,6 +104,8 @@ class DemoParticipant:
         self.faults = faults
         self._rng = rng
         self._applied: dict[str, dict[str, Any]] = {}
+        self._open: dict[str, tuple[str, str, str]] = {}
+        """Effects applied and not undone: effect key → (saga id, step, action)."""
         writer.register(self._table.name, sa.insert(self._table))
 
     @property
@@ -112,10 +114,28 @@ class DemoParticipant:
 
     async def load(self, engine: AsyncEngine) -> None:
         """Read the ledger back: what this service has already done."""
-        query = sa.select(self._table.c.idempotency_key, self._table.c.result)
+        t = self._table
+        query = sa.select(
+            t.c.idempotency_key, t.c.result, t.c.saga_id, t.c.step, t.c.kind, t.c.action
+        ).order_by(t.c.entry_id)
         async with engine.connect() as conn:
-            for key, result in await conn.execute(query):
+            for key, result, saga_id, step, kind, action in await conn.execute(query):
                 self._applied[key] = orjson.loads(result)
+                self._hold(key, kind, saga_id, step, action)
+
+    def _hold(self, key: str, kind: str, saga_id: str, step: str, action: str) -> None:
+        if kind == "effect":
+            self._open[key] = (saga_id, step, action)
+        else:
+            self._open.pop(key.removesuffix("/undo"), None)
+
+    async def held(self) -> list[tuple[str, str, str]]:
+        """What this service holds for sagas: every effect applied and not undone, as
+        (saga id, step, what) (the consistency validator's `Holder`)."""
+        return [
+            (saga_id, step, f"{action} at {self._name}")
+            for saga_id, step, action in self._open.values()
+        ]
 
     async def _apply(self, call: StepCall, kind: str, result: dict[str, Any]) -> None:
         row = {
@@ -131,6 +151,7 @@ class DemoParticipant:
         # answered from the ledger on the next attempt.
         await self._writer.submit([(self._table.name, row)])
         self._applied[call.idempotency_key] = result
+        self._hold(call.idempotency_key, kind, call.saga_id, call.step, call.action)
 
     async def _work(self, what: str) -> None:
         faults = self.faults
