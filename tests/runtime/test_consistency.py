@@ -25,7 +25,8 @@ from runtime import (
     run_demo,
 )
 from runtime.demo import DemoParticipant
-from runtime.observe.consistency import STREAM, WEIGHTS, _Repairer, score
+from runtime.observe._repairs import Repairer
+from runtime.observe.violations import STREAM, WEIGHTS, score
 from runtime.sagas.projection import step_key
 from runtime.store import schema
 from tests.conftest import Recorder, order_definition
@@ -258,7 +259,7 @@ async def test_a_stale_report_never_gets_a_running_saga_repaired(
     entered, gate = hold(recorder, "undo:reserve")
     await runtime.force_compensation(saga_id, "the Chairman got there first")
     await entered.wait()
-    [repair] = await _Repairer(runtime).run(stale.violations)
+    [repair] = await Repairer(runtime).run(stale.violations)
     assert (repair.ok, repair.outcome) == (False, "left alone: the saga is running")
     gate.set()
     await runtime.wait_for([saga_id])
