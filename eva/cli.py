@@ -17,7 +17,20 @@ from eva.llm import LLMUnavailableError
 from eva.replies import Reply
 from eva.workspace import database_url, open_assistant
 from intents import evaluate, parse
-from runtime import DemoSummary, EngineError, Faults, Runtime, install_demo, run_demo
+from runtime import (
+    DemoSummary,
+    EngineError,
+    Faults,
+    MetricsExporter,
+    MetricWindow,
+    Runtime,
+    Thresholds,
+    install_demo,
+    load_thresholds,
+    measure,
+    run_demo,
+    window_data,
+)
 
 
 async def _demo(args: argparse.Namespace) -> DemoSummary:
@@ -59,6 +72,71 @@ def _print_summary(summary: DemoSummary) -> None:
     print(f"  dead letters {s.dead_letters}")
     print(f"  saga latency p50 {s.p50_ms:.1f} ms  p95 {s.p95_ms:.1f} ms  p99 {s.p99_ms:.1f} ms")
     print(f"  duplicate effects {s.duplicate_effects}  lost {s.lost}")
+
+
+async def _metrics(args: argparse.Namespace) -> int:
+    thresholds = load_thresholds()
+    # Read-only: nothing in flight is resumed here and no housekeeping runs; the
+    # process that runs the sagas owns them.
+    async with Runtime(database_url(args.db), recover=False, maintenance_interval=None) as runtime:
+        if args.serve is None:
+            window = await measure(runtime, window=args.window or thresholds.success_window)
+            if args.json:
+                data = window_data(window)
+                data["actor_restarts"] = None  # seen only where the actors run
+                data["thresholds"] = thresholds.model_dump()
+                print(json.dumps(data))
+            else:
+                _print_window(window, thresholds)
+            return 0
+        exporter = MetricsExporter(runtime, thresholds, restarts=False)
+        await exporter.start(args.serve, host=args.host)
+        try:
+            host = f"[{args.host}]" if ":" in args.host else args.host
+            print(f"serving metrics on http://{host}:{exporter.port}/metrics", flush=True)
+            if args.duration is None:
+                await asyncio.Event().wait()
+            else:
+                await asyncio.sleep(args.duration)
+        finally:
+            await exporter.close()
+        return 0
+
+
+def _print_window(w: MetricWindow, t: Thresholds) -> None:
+    def ms(value: float) -> str:
+        return f"{value:.1f} ms"
+
+    print(f"window {w.seconds:g}s ({t.environment} thresholds)")
+    ended = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(w.ended.items()))
+    print(f"sagas ended {w.ended_total}" + (f": {ended}" if ended else ""))
+    rate = "n/a (none ended)" if w.success_rate is None else f"{w.success_rate:.1%}"
+    print(f"success rate {rate} (at least {t.success_rate_min:.1%})")
+    print(f"sagas started {w.started}, throughput {w.throughput:.3g} sagas/s")
+    print(
+        f"consecutive compensations {w.consecutive_compensations} "
+        f"(at most {t.consecutive_compensations_max})"
+    )
+    for saga_type, p in sorted(w.saga_latency.items()):
+        print(
+            f"saga latency {saga_type}: p50 {ms(p.p50)}  p95 {ms(p.p95)}  "
+            f"p99 {ms(p.p99)}  ({p.count} sagas)"
+        )
+    print(
+        f"step latency limits: p95 at most {ms(t.step_p95_max_ms)}, "
+        f"p99 at most {ms(t.step_p99_max_ms)}"
+    )
+    for (saga_type, step), p in sorted(w.step_latency.items()):
+        print(
+            f"step latency {saga_type}.{step}: p50 {ms(p.p50)}  p95 {ms(p.p95)}  "
+            f"p99 {ms(p.p99)}  ({p.count} steps)"
+        )
+    print(f"compensations {w.compensations}, dead-lettered {w.compensation_failures}")
+    print(f"dead letters unresolved {w.dead_letters} ({w.dead_letters_before} at window start)")
+    print("actor restarts not counted here: only the process running the actors sees them")
+    print(f"escalations to the root {w.escalations_to_root}")
+    score = "not checked" if w.consistency_score is None else f"{w.consistency_score:.2%}"
+    print(f"consistency {score} (at least {t.consistency_min:.1%})")
 
 
 def _parse_command(args: argparse.Namespace) -> int:
@@ -300,6 +378,28 @@ def _parser() -> argparse.ArgumentParser:
         help="print 'started ID' as each saga's start is committed",
     )
     demo.add_argument("--json", action="store_true", help="print the summary as one JSON line")
+    metrics = commands.add_parser(
+        "metrics",
+        help="print the runtime's current figures, or serve them to Prometheus",
+        description="Measure success rate, latencies, compensations, dead letters and "
+        "restarts over a window ending now and print them; with --serve PORT, serve them "
+        "at http://HOST:PORT/metrics until interrupted. Thresholds come from EVA_ENV "
+        "(dev or prod) and EVA_THRESHOLD_<NAME> variables.",
+    )
+    metrics.add_argument("--db", help="database file or URL")
+    metrics.add_argument(
+        "--window", type=float, help="seconds to measure over (default: the success window)"
+    )
+    metrics.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    metrics.add_argument(
+        "--serve", type=int, metavar="PORT", help="serve Prometheus metrics on this port"
+    )
+    metrics.add_argument(
+        "--host", default="127.0.0.1", help="with --serve: the address to listen on"
+    )
+    metrics.add_argument(
+        "--duration", type=float, metavar="S", help="with --serve: stop after S seconds"
+    )
     return parser
 
 
@@ -355,7 +455,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _print_summary(summary)
         return 0
+    if args.command == "metrics":
+        return _metrics_command(args)
     return 2
+
+
+def _metrics_command(args: argparse.Namespace) -> int:
+    problem = None
+    if args.window is not None and not args.window > 0:
+        problem = "--window must be more than 0 seconds"
+    elif args.serve is not None and not 0 <= args.serve <= 65535:
+        problem = "--serve PORT must be between 0 and 65535"
+    elif args.duration is not None and not args.duration > 0:
+        problem = "--duration must be more than 0 seconds"
+    elif args.serve is None and args.duration is not None:
+        problem = "--duration applies to --serve only"
+    elif args.serve is not None and args.window is not None:
+        problem = "--window does not apply to --serve (it uses the thresholds' windows)"
+    if problem is not None:
+        print(f"eva metrics: {problem}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_metrics(args))
+    except EngineError as exc:
+        print(f"eva metrics: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 1
+    except KeyboardInterrupt:
+        return 0  # the way to stop serving
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from runtime.errors import (
     NotADatabaseError,
     StepError,
     StoreError,
+    ThresholdError,
     UnknownSagaError,
     UnknownSagaTypeError,
 )
@@ -51,6 +52,15 @@ from runtime.observe.consistency import (
     Violation,
     ViolationKind,
 )
+from runtime.observe.metrics import RestartLog, measure, window_data
+from runtime.observe.prometheus import (
+    MetricsCollector,
+    MetricsExporter,
+    MetricsPortError,
+    MetricsSnapshot,
+)
+from runtime.observe.thresholds import load_thresholds
+from runtime.observe.windows import PROFILES, MetricWindow, Percentiles, Thresholds
 from runtime.sagas.definition import (
     ParallelGroup,
     RetryPolicy,
@@ -66,6 +76,7 @@ from runtime.sagas.state import SagaState, SagaStatus, StepState, StepStatus
 
 __all__ = [
     "FAILURE_STATUSES",
+    "PROFILES",
     "Actor",
     "ActorContext",
     "ActorError",
@@ -99,15 +110,22 @@ __all__ = [
     "InvalidMessageError",
     "MailboxFullError",
     "ManualClock",
+    "MetricWindow",
+    "MetricsCollector",
+    "MetricsExporter",
+    "MetricsPortError",
+    "MetricsSnapshot",
     "NotADatabaseError",
     "Overflow",
     "ParallelGroup",
     "Participant",
+    "Percentiles",
     "PersistentActor",
     "Priority",
     "RecentMessage",
     "Repair",
     "RestartIntensity",
+    "RestartLog",
     "RetryPolicy",
     "Runtime",
     "RuntimeEvent",
@@ -125,6 +143,8 @@ __all__ = [
     "Strategy",
     "SupervisorSpec",
     "SystemClock",
+    "ThresholdError",
+    "Thresholds",
     "UnknownSagaError",
     "UnknownSagaTypeError",
     "Violation",
@@ -133,6 +153,9 @@ __all__ = [
     "demo_names",
     "install_demo",
     "load_definition",
+    "load_thresholds",
+    "measure",
     "parse_definition",
     "run_demo",
+    "window_data",
 ]

@@ -74,8 +74,7 @@ class NotADatabaseError(StoreError):
     def __init__(self, url: str) -> None:
         super().__init__(
             url,
-            "the file is not an SQLite database; give EVA another file (--db, or "
-            "EVA_DATABASE_URL)",
+            "the file is not an SQLite database; give EVA another file (--db, or EVA_DATABASE_URL)",
         )
 
 
@@ -229,3 +228,22 @@ class InvalidMessageError(ActorError):
         super().__init__(
             f"a message must be a pydantic model or a dict, not {self.message_type}; wrap it"
         )
+
+
+class ThresholdError(EngineError):
+    """A threshold, or the environment that chooses them, was given a value it cannot take.
+
+    Attributes:
+        field: the threshold (`success_rate_min`, ..., or `environment`).
+        value: the value as given.
+        allowed: what it may be, as a clause ("it must be a number from 0 to 1").
+        source: where the value came from (`EVA_THRESHOLD_SUCCESS_RATE_MIN`), if not code.
+    """
+
+    def __init__(self, field: str, value: object, allowed: str, source: str = "") -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        self.source = source
+        where = f" (from {source})" if source else ""
+        super().__init__(f"threshold {field} = {value!r}{where} is refused: {allowed}")

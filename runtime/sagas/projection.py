@@ -170,8 +170,13 @@ def participant_rows(state: SagaState) -> list[Write]:
     return rows
 
 
-def dead_letter_row(state: SagaState, step: StepState, resolved_at: float | None) -> Write:
+def dead_letter_row(
+    state: SagaState, step: StepState, resolved_at: float | None, failed: StepState | None = None
+) -> Write:
+    """The dead-letter row of a step's compensation; `failed` is the step as it was when
+    the compensation gave up (its reason and time), when the row is written later."""
     spec = state.definition.step(step.name)
+    failed = failed or step
     return (
         "dead_letters",
         {
@@ -181,15 +186,15 @@ def dead_letter_row(state: SagaState, step: StepState, resolved_at: float | None
             "step_name": step.name,
             "actor_path": None,
             "message_type": spec.compensation,
-            "reason": step.comp_error or "compensation failed",
+            "reason": failed.comp_error or "compensation failed",
             "payload": _json(
                 {
                     "participant": spec.participant,
-                    "attempts": step.comp_attempts,
+                    "attempts": failed.comp_attempts,
                     "idempotency_key": compensation_key(state.saga_id, step.name),
                 }
             ),
-            "created_at": step.comp_finished_at or state.updated_at,
+            "created_at": failed.comp_finished_at or state.updated_at,
             "resolved_at": resolved_at,
         },
     )
@@ -235,7 +240,7 @@ def rows_for(
             and before is not None
             and _was_dead_lettered(before, name)
         ):
-            writes.append(dead_letter_row(after, step, after.updated_at))
+            writes.append(dead_letter_row(after, step, after.updated_at, before.step(name)))
     if refresh_participants:
         writes.extend(participant_rows(after))
     return writes
