@@ -18,6 +18,7 @@ from runtime import (
     Runtime,
     SagaState,
     SagaSummary,
+    last_consistency_score,
 )
 from runtime.events import Subscription
 
@@ -72,6 +73,10 @@ class Monitor:
 
     async def decisions(self, limit: int = 200) -> list[Decision]:
         return await self.runtime.decisions.list(limit=limit)
+
+    async def consistency(self) -> tuple[float, float] | None:
+        """The last consistency check's score (0..1) and when it ran; None if none has."""
+        return await last_consistency_score(self.runtime)
 
     async def metrics(self, window_seconds: float) -> dict[str, Any]:
         """Success rate, p50/p95/p99 latency (ms), throughput (ended sagas a second) and

@@ -52,6 +52,7 @@ from runtime.observe.consistency import (
     Violation,
     ViolationKind,
 )
+from runtime.observe.consistency import last_score as last_consistency_score
 from runtime.observe.metrics import RestartLog, measure, window_data
 from runtime.observe.prometheus import (
     MetricsCollector,
@@ -152,6 +153,7 @@ __all__ = [
     "demo_definitions",
     "demo_names",
     "install_demo",
+    "last_consistency_score",
     "load_definition",
     "load_thresholds",
     "measure",

@@ -74,7 +74,7 @@ class IncidentsPanel(Panel):
                     yield Static(f"{label}  …", id=f"value-{key}")
                     yield Sparkline([], id=f"spark-{key}")
             with Vertical(classes="metric"):
-                yield Static("consistency  —  not measured", id="value-consistency")
+                yield Static("consistency  …", id="value-consistency")
         yield Static("", id="metrics-note")
         yield Static("", id="incident-note")
         yield DataTable(id="incident-table", cursor_type="row", zebra_stripes=True)
@@ -89,6 +89,7 @@ class IncidentsPanel(Panel):
         note = self.query_one("#metrics-note", Static)
         try:
             figures = await self.monitor.metrics(WINDOW)
+            consistency = await self.monitor.consistency()
         except EngineError as exc:
             self.latest = None
             note.update(f"Cannot read the metrics: {exc}")
@@ -103,6 +104,11 @@ class IncidentsPanel(Panel):
             # One sample would fill the whole sparkline; a trend needs two.
             kept = self.history[key]
             self.query_one(f"#spark-{key}", Sparkline).data = list(kept) if len(kept) > 1 else []
+        self.query_one("#value-consistency", Static).update(
+            f"consistency  {consistency[0]:.1%}  ({ago(self.monitor.now() - consistency[1])} ago)"
+            if consistency
+            else "consistency  —  not checked yet"
+        )
         note.remove_class("-problem")
         note.update(
             f"Last {WINDOW:.0f} s: {figures['ended']} of {plural(figures['sagas'], 'saga')} "

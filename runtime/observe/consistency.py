@@ -52,6 +52,7 @@ __all__ = [
     "Violation",
     "ViolationKind",
     "check_consistency",
+    "last_score",
 ]
 
 DEFAULT_MAX_SAGAS = 10_000
@@ -102,6 +103,14 @@ async def check_consistency(
         return report
     repairs = await Repairer(runtime).run(report.violations)
     return dataclasses.replace(report, repaired=repairs)
+
+
+async def last_score(runtime: Runtime) -> tuple[float, float] | None:
+    """The score of the last consistency check and when it ran, or None if none has."""
+    journal = runtime.journal
+    events = await journal.read(STREAM, after=max(0, await journal.version(STREAM) - 200))
+    checks = [e for e in events if e.type == "ConsistencyChecked"]
+    return (float(checks[-1].data["score"]), checks[-1].recorded_at) if checks else None
 
 
 def _checked_event(report: ConsistencyReport) -> NewEvent:

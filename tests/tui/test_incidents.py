@@ -8,7 +8,7 @@ from typing import Any
 from textual.widgets import DataTable, Sparkline, Static
 
 from eva import Assistant
-from runtime import Actor, ActorType, Runtime
+from runtime import Actor, ActorType, ManualClock, Runtime
 from tests.conftest import Recorder
 from tests.runtime.test_sagas import fail_with
 from tui.app import Dashboard
@@ -40,7 +40,7 @@ async def test_the_metrics_row_shows_the_success_rate_and_keeps_its_history_off_
         assert _text(app, "#value-success_rate") == "success  75.0%"
         assert _text(app, "#value-throughput_per_s") == "throughput  0.07/s"
         assert _text(app, "#metrics-note") == "Last 60 s: 4 of 4 sagas touched ended."
-        assert _text(app, "#value-consistency") == "consistency  —  not measured"
+        assert _text(app, "#value-consistency") == "consistency  —  not checked yet"
         drawn = app.query_one("#spark-success_rate", Sparkline).data
         assert drawn is not None
         assert drawn[0] == 1.0
@@ -81,3 +81,18 @@ async def test_an_actor_escalating_past_the_root_is_listed_as_an_open_incident(
         assert (trigger, status, opened, attempts) == ("SAGA-003", "open", "0s", "0")
         assert summary.startswith("/flaky escalated past the root")
         assert _text(app, "#incident-note") == "1 incident, 1 open"
+
+
+async def test_the_last_consistency_check_is_shown_with_its_age(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f7")
+        panel = app.query_one(IncidentsPanel)
+        await panel.sample()
+        assert _text(app, "#value-consistency") == "consistency  —  not checked yet"
+        await runtime.check_consistency()
+        clock.advance(120)
+        await panel.sample()
+        assert _text(app, "#value-consistency") == "consistency  100.0%  (2m ago)"
