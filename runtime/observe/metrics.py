@@ -25,6 +25,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.observe.consistency import last_score
 from runtime.observe.windows import MetricWindow, Percentiles
 from runtime.sagas.queries import percentile
 from runtime.sagas.state import TERMINAL, SagaStatus
@@ -115,7 +116,8 @@ async def measure(
     Args:
         window: seconds; must be positive.
         now: the window's end (default: the runtime's clock).
-        consistency: the last consistency check's score, passed through.
+        consistency: a consistency score to report (default: the last check's, carried
+            forward, so SAGA-004 sees an unbroken run between checks).
         restarts: where actor restarts are counted (none counted without it).
 
     Raises:
@@ -133,6 +135,9 @@ async def measure(
     except sa.exc.DBAPIError as exc:
         raise translate(exc, runtime.url) from exc
     actor_restarts = await restarts.counts(start, end) if restarts is not None else {}
+    if consistency is None:
+        last = await last_score(runtime)
+        consistency = last[0] if last else None
     return MetricWindow(
         start=start,
         end=end,
