@@ -28,7 +28,14 @@ from intents import (
     ParseResult,
     parse,
 )
-from runtime import FAILURE_STATUSES, EngineError, Runtime, SagaSummary, ViolationKind
+from runtime import (
+    FAILURE_STATUSES,
+    EngineError,
+    Runtime,
+    SagaSummary,
+    ViolationKind,
+    incident_steps,
+)
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
 _NO = re.compile(r"^\s*(?:n|no|nope|cancel|stop|don't|do not|never mind|abort that)\b", re.I)
@@ -522,12 +529,20 @@ class Assistant:
             )
         if intent == "list_incidents":
             found = await rt.incidents(since_seconds=since, trigger=slots.get("trigger"), limit=100)
+            # The latest step of each, from the incident journal the recursion loop keeps.
+            journaled = await incident_steps(rt, [i.incident_id for i in found])
             rows = [
                 {
                     "incident": i.incident_id[:8],
                     "trigger": i.trigger,
                     "status": i.status,
+                    "attempts": i.attempts,
                     "summary": i.summary,
+                    "latest": (
+                        journaled[i.incident_id][-1].data.get("text", "")
+                        if journaled.get(i.incident_id)
+                        else ""
+                    ),
                 }
                 for i in found
             ]
@@ -536,10 +551,11 @@ class Assistant:
                 return Reply(
                     f"No {which}incidents{window_words(since)}.", intent, data={"count": 0}
                 )
-            still_open = sum(1 for i in found if i.status == "open")
+            still_open = sum(1 for i in found if i.status not in ("closed", "escalated"))
+            escalated = sum(1 for i in found if i.status == "escalated")
             return Reply(
                 f"{plural(len(found), which + 'incident')}{window_words(since)}; "
-                f"{still_open} open.",
+                f"{still_open} open" + (f", {escalated} escalated." if escalated else "."),
                 intent,
                 rows=rows,
                 data={"count": len(found)},

@@ -13,6 +13,7 @@ from typing import Any
 
 from eva import runbook
 from eva.assistant import Assistant
+from eva.chaos import ChaosReport, ChaosSettings, run_chaos
 from eva.llm import LLMUnavailableError
 from eva.replies import Reply
 from eva.workspace import database_url, open_assistant
@@ -137,6 +138,70 @@ def _print_window(w: MetricWindow, t: Thresholds) -> None:
     print(f"escalations to the root {w.escalations_to_root}")
     score = "not checked" if w.consistency_score is None else f"{w.consistency_score:.2%}"
     print(f"consistency {score} (at least {t.consistency_min:.1%})")
+
+
+def _print_chaos(r: ChaosReport) -> None:
+    def seconds(value: float | None) -> str:
+        return "n/a (no kills)" if value is None else f"{value:.2f}s"
+
+    print(
+        f"chaos for {r.elapsed_seconds:.1f}s: {r.kills} kills (SIGKILL), "
+        f"{r.resumed} sagas resumed after them"
+    )
+    print(
+        f"  sagas started {r.started}  completed {r.completed}  rolled back {r.rolled_back}  "
+        f"failed {r.failed}  cancelled {r.cancelled}  still waiting {r.waiting}"
+    )
+    print(f"  steps executed twice {r.duplicate_effects}  sagas lost {r.lost}")
+    print(
+        f"  consistency {r.consistency_score:.2%} ({r.consistency_violations} violations)  "
+        f"dead letters {r.dead_letters}"
+    )
+    print(f"  incidents opened {r.incidents_opened}  auto-remediated {r.incidents_auto_remediated}")
+    print(
+        f"  time to recovery mean {seconds(r.mean_time_to_recovery_seconds)}  "
+        f"max {seconds(r.max_time_to_recovery_seconds)}  "
+        f"(to the first saga event: {seconds(r.mean_time_to_first_event_seconds)})"
+    )
+
+
+def _chaos_command(args: argparse.Namespace) -> int:
+    problem = None
+    if not args.duration > 0:
+        problem = "--duration must be more than 0 seconds"
+    elif not args.kill_every > 0:
+        problem = "--kill-every must be more than 0 seconds"
+    else:
+        for name in ("failure_rate", "timeout_rate", "crash_rate"):
+            if not 0 <= getattr(args, name) <= 1:
+                problem = f"--{name.replace('_', '-')} must be between 0 and 1"
+    if problem is not None:
+        print(f"eva chaos: {problem}", file=sys.stderr)
+        return 2
+    settings = ChaosSettings(
+        duration=args.duration,
+        seed=args.seed,
+        kill_every=args.kill_every,
+        failure_rate=args.failure_rate,
+        timeout_rate=args.timeout_rate,
+        crash_rate=args.crash_rate,
+    )
+    try:
+        report = run_chaos(args.db, settings)
+    except EngineError as exc:
+        print(f"eva chaos: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("eva chaos: interrupted; in-flight sagas resume on the next run", file=sys.stderr)
+        return 130
+    try:
+        if args.json:
+            print(json.dumps(report.as_dict()))
+        else:
+            _print_chaos(report)
+    except BrokenPipeError:
+        return 1
+    return 0 if report.ok else 1
 
 
 def _parse_command(args: argparse.Namespace) -> int:
@@ -400,6 +465,40 @@ def _parser() -> argparse.ArgumentParser:
     metrics.add_argument(
         "--duration", type=float, metavar="S", help="with --serve: stop after S seconds"
     )
+    chaos = commands.add_parser(
+        "chaos",
+        help="run the demo workload under faults, crashes and SIGKILLs, then check it",
+        description="Run the demo workload in a child process with participant failures, "
+        "timeouts and actor crashes, SIGKILL it at random (seeded) moments and restart it "
+        "on the same database, for S seconds; then let every saga settle and report. "
+        "Exits 1 if any step was executed twice or any saga was lost.",
+    )
+    chaos.add_argument(
+        "--duration",
+        type=float,
+        required=True,
+        metavar="S",
+        help="seconds of chaos (settling comes after)",
+    )
+    chaos.add_argument("--seed", type=int, default=0)
+    chaos.add_argument("--db", help="database file or URL")
+    chaos.add_argument(
+        "--kill-every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="mean seconds between a restart's recovery and the next kill",
+    )
+    chaos.add_argument(
+        "--failure-rate", type=float, default=0.1, help="chance an action fails (0..1)"
+    )
+    chaos.add_argument(
+        "--timeout-rate", type=float, default=0.005, help="chance an action hangs (0..1)"
+    )
+    chaos.add_argument(
+        "--crash-rate", type=float, default=0.02, help="chance an actor crashes (0..1)"
+    )
+    chaos.add_argument("--json", action="store_true", help="print the report as one JSON line")
     return parser
 
 
@@ -457,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "metrics":
         return _metrics_command(args)
+    if args.command == "chaos":
+        return _chaos_command(args)
     return 2
 
 

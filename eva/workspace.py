@@ -44,7 +44,8 @@ async def open_assistant(
         assume_yes: the assistant executes destructive commands without asking.
 
     Raises:
-        EngineError: the database cannot be opened (with the reason).
+        EngineError: the database cannot be opened (with the reason); ThresholdError
+            (one) when a workload runs and an `EVA_THRESHOLD_*` variable is bad.
     """
     faults = Faults()
     if workload is not None:
@@ -53,7 +54,10 @@ async def open_assistant(
             compensation_failure_rate=workload.failure_rate / 4,
         )
     seed = workload.seed if workload else 0
-    async with Runtime(database_url(db), seed=seed, recover=False) as runtime:
+    # With traffic running, the recursion loop watches it and heals what it can.
+    async with Runtime(
+        database_url(db), seed=seed, recover=False, watch=workload is not None
+    ) as runtime:
         crash_rate = workload.crash_rate if workload else 0.0
         await install_demo(runtime, faults, seed=seed, crash_rate=crash_rate)
         traffic = asyncio.create_task(_traffic(runtime, workload)) if workload else None

@@ -53,6 +53,8 @@ from runtime.observe.consistency import (
     ViolationKind,
 )
 from runtime.observe.consistency import last_score as last_consistency_score
+from runtime.observe.incidents import IncidentRecord, recursion_kpis
+from runtime.observe.incidents import steps as incident_steps
 from runtime.observe.metrics import RestartLog, measure, window_data
 from runtime.observe.prometheus import (
     MetricsCollector,
@@ -60,7 +62,9 @@ from runtime.observe.prometheus import (
     MetricsPortError,
     MetricsSnapshot,
 )
+from runtime.observe.remedies import RemedyError, RemedyUnavailableError
 from runtime.observe.thresholds import load_thresholds
+from runtime.observe.watcher import Watcher
 from runtime.observe.windows import PROFILES, MetricWindow, Percentiles, Thresholds
 from runtime.sagas.definition import (
     ParallelGroup,
@@ -107,6 +111,7 @@ __all__ = [
     "Holder",
     "IllegalTransitionError",
     "Incident",
+    "IncidentRecord",
     "IntegrityError",
     "InvalidMessageError",
     "MailboxFullError",
@@ -124,6 +129,8 @@ __all__ = [
     "PersistentActor",
     "Priority",
     "RecentMessage",
+    "RemedyError",
+    "RemedyUnavailableError",
     "Repair",
     "RestartIntensity",
     "RestartLog",
@@ -150,14 +157,17 @@ __all__ = [
     "UnknownSagaTypeError",
     "Violation",
     "ViolationKind",
+    "Watcher",
     "demo_definitions",
     "demo_names",
+    "incident_steps",
     "install_demo",
     "last_consistency_score",
     "load_definition",
     "load_thresholds",
     "measure",
     "parse_definition",
+    "recursion_kpis",
     "run_demo",
     "window_data",
 ]

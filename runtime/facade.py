@@ -55,6 +55,8 @@ from runtime.store.writer import Backend, GroupCommitWriter, SqlAlchemyBackend, 
 
 if TYPE_CHECKING:
     from runtime.observe.consistency import ConsistencyReport
+    from runtime.observe.watcher import Watcher
+    from runtime.observe.windows import Thresholds
 
 
 class Runtime:
@@ -80,6 +82,13 @@ class Runtime:
             (heartbeats, passivation, registry rows in one batch); None: never.
         saga_coordinators: give each running saga a coordinator actor under
             `/sagas`, so the supervision tree shows it (costs ~5% throughput).
+        watch: run the recursion loop (`runtime.observe.watcher.Watcher`) while
+            open: True with the environment's thresholds, or the thresholds (or
+            overrides of them) to hold the runtime to.
+        watch_interval: seconds of the runtime's clock between the watcher's ticks.
+
+    Raises:
+        ThresholdError: `watch` names a threshold that is unknown or out of range.
     """
 
     def __init__(
@@ -95,7 +104,22 @@ class Runtime:
         busy_timeout: float = 5.0,
         maintenance_interval: float | None = 1.0,
         saga_coordinators: bool = False,
+        watch: Thresholds | Mapping[str, object] | bool = False,
+        watch_interval: float = 1.0,
     ) -> None:
+        self._watch: Thresholds | None = None
+        if watch is not False:
+            # Checked here, before anything opens: a bad threshold is refused up front.
+            from runtime.observe.thresholds import load_thresholds
+            from runtime.observe.windows import Thresholds
+
+            if isinstance(watch, Thresholds):
+                self._watch = watch
+            else:
+                self._watch = load_thresholds(overrides=None if watch is True else watch)
+        self._watch_interval = watch_interval
+        self._watcher: Watcher | None = None
+        self._overrides: dict[str, SagaDefinition] = {}
         self.url = url or database_url()
         self.clock: Clock = clock or SystemClock()
         self._rng = random.Random(seed)
@@ -165,8 +189,15 @@ class Runtime:
         self._actors = ActorSystem(
             self.clock, writer=self._writer, bus=self._bus, journal=self._journal
         )
+        # Imported when called, like `check_consistency` below.
+        from runtime.observe.remedies import load_overrides
+
+        self._overrides = await load_overrides(self)
         for definition in self._definitions:
-            self._sagas.register(definition)
+            self.register(definition)
+        for name, override in self._overrides.items():
+            if name not in self._sagas.definitions:
+                self.register(override)
         for participant in self._participants:
             self._sagas.register_participant(participant)
         if self._saga_coordinators:
@@ -176,6 +207,11 @@ class Runtime:
             await self._sagas.recover()
         if self._maintenance_interval:
             self._maintenance = asyncio.create_task(self._maintain(), name="eva-maintenance")
+        if self._watch is not None:
+            from runtime.observe.watcher import Watcher
+
+            self._watcher = Watcher(self, self._watch)
+            self._watcher.start(self._watch_interval)
 
     async def _maintain(self) -> None:
         # Housekeeping keeps wall-clock time whatever clock the runtime was
@@ -191,6 +227,9 @@ class Runtime:
 
     async def close(self) -> None:
         """Stop running sagas where they are (they resume on the next open) and close."""
+        if self._watcher is not None:
+            await self._watcher.close()
+            self._watcher = None
         if self._maintenance is not None:
             self._maintenance.cancel()
             await asyncio.gather(self._maintenance, return_exceptions=True)
@@ -242,6 +281,11 @@ class Runtime:
     # --- definitions and participants -------------------------------------
 
     def register(self, definition: SagaDefinition) -> None:
+        """Register (or replace) a saga type. A remediation's saved change to the type
+        (a newer version in `settings`) stays in force over an older definition."""
+        override = self._overrides.get(definition.name)
+        if override is not None and override.version > definition.version:
+            definition = override
         self.sagas.register(definition)
 
     def load_definitions(self, folder: str | Path) -> list[SagaDefinition]:
@@ -503,6 +547,20 @@ class Runtime:
         from runtime.observe.consistency import check_consistency
 
         return await check_consistency(self, repair=repair, max_sagas=max_sagas)
+
+    @property
+    def watcher(self) -> Watcher | None:
+        """The recursion loop, when the runtime was opened with `watch`."""
+        return self._watcher
+
+    async def watch_once(self) -> list[str]:
+        """One round of the recursion loop now (a watcher is made if none runs);
+        returns the ids of the incidents it changed."""
+        if self._watcher is None:
+            from runtime.observe.watcher import Watcher
+
+            self._watcher = Watcher(self, self._watch)
+        return await self._watcher.tick()
 
     async def wait_settled(self) -> None:
         """Until every saga running here is finished or waiting on a person (paused, pending,

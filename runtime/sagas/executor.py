@@ -176,6 +176,9 @@ class SagaRunner:
         """Carry out a control; raises `IllegalTransitionError` and changes nothing if illegal."""
         events = decide(self.state, control, self._clock.now())
         await self.record(events)
+        # Not waiting from now on: `wait_settled` must not see a woken saga as idle
+        # before its loop has run again.
+        self.waiting = False
         self._wake.set()
         return self.state
 
