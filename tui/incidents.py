@@ -127,9 +127,13 @@ class IncidentsPanel(Panel):
             note.add_class("-problem")
             return
         note.remove_class("-problem")
-        still_open = sum(i.status == "open" for i in found)
+        # Remediated incidents are still open: they wait for their validation.
+        still_open = sum(i.status not in ("closed", "escalated") for i in found)
+        escalated = sum(i.status == "escalated" for i in found)
         note.update(
-            f"{plural(len(found), 'incident')}, {still_open} open" if found else "No incidents."
+            f"{plural(len(found), 'incident')}, {still_open} open, {escalated} escalated to you"
+            if found
+            else "No incidents."
         )
         now = self.monitor.now()
         table = self.query_one("#incident-table", DataTable)
@@ -141,12 +145,15 @@ class IncidentsPanel(Panel):
             table.move_cursor(row=table.get_row_index(kept))
 
 
+_STATUS_STYLES = {"open": "bold red", "escalated": "bold red", "closed": ""}
+
+
 def _cells(incident: Incident, now: float) -> list[Text]:
     """One table row; an open incident stands out."""
-    style = "bold" if incident.status == "open" else ""
+    style = "" if incident.status == "closed" else "bold"
     return [
         Text(incident.trigger, style=style),
-        Text(incident.status, style="bold red" if incident.status == "open" else ""),
+        Text(incident.status, style=_STATUS_STYLES.get(incident.status, "bold")),
         Text(_cut(incident.summary), style=style),
         Text(ago(now - incident.opened_at), style=style),
         Text(str(incident.attempts), style=style),

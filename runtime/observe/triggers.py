@@ -409,4 +409,4 @@ def _duration(seconds: float) -> str:
         return f"{seconds / 3600:g} h"
     if seconds >= 60 and seconds % 60 == 0:
         return f"{seconds / 60:g} min"
-    return f"{seconds:g} s"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.1f} s"

@@ -80,7 +80,7 @@ async def test_an_actor_escalating_past_the_root_is_listed_as_an_open_incident(
         trigger, status, summary, opened, attempts = (str(c) for c in table.get_row_at(0))
         assert (trigger, status, opened, attempts) == ("SAGA-003", "open", "0s", "0")
         assert summary.startswith("/flaky escalated past the root")
-        assert _text(app, "#incident-note") == "1 incident, 1 open"
+        assert _text(app, "#incident-note") == "1 incident, 1 open, 0 escalated to you"
 
 
 async def test_the_last_consistency_check_is_shown_with_its_age(
