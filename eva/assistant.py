@@ -35,6 +35,7 @@ from runtime import (
     SagaSummary,
     ViolationKind,
     incident_steps,
+    recursion_kpis,
 )
 
 _YES = re.compile(r"^\s*(?:y|yes|yeah|yep|confirm|confirmed|do it|go ahead|ok|okay|sure)\b", re.I)
@@ -553,13 +554,16 @@ class Assistant:
                 )
             still_open = sum(1 for i in found if i.status not in ("closed", "escalated"))
             escalated = sum(1 for i in found if i.status == "escalated")
-            return Reply(
+            kpis = await recursion_kpis(rt)
+            text = (
                 f"{plural(len(found), which + 'incident')}{window_words(since)}; "
-                f"{still_open} open" + (f", {escalated} escalated." if escalated else "."),
-                intent,
-                rows=rows,
-                data={"count": len(found)},
+                f"{still_open} open" + (f", {escalated} escalated." if escalated else ".")
             )
+            if kpis["success_rate"] is not None:
+                text += f" The loop healed {kpis['success_rate']:.0%} of those it finished"
+                detect = kpis["mean_time_to_detect"]
+                text += f", detecting in {detect:.0f} s on average." if detect else "."
+            return Reply(text, intent, rows=rows, data={"count": len(found), "kpis": kpis})
         rows = [{"intent": name, "say": example} for name, example in EXAMPLES.items()]
         return Reply(
             'Ask about sagas ("show saga failures in the last 24 hours"), act on them '
