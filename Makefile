@@ -9,6 +9,8 @@ PIP    := $(VENV)/bin/pip
 # dashboard's end-to-end test runs `eva` in tmux. Installed with apt-get when
 # missing, as root or through sudo.
 SYSTEM_PACKAGES := espeak-ng libportaudio2 tmux
+# The tests also start a throwaway PostgreSQL server where PostgreSQL is the subject.
+test: SYSTEM_PACKAGES += postgresql
 
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \

@@ -48,6 +48,16 @@ GUARDED_EVENT_INSERT = sa.text(
     f"WHERE (:version = 1 AND :prev_hash = '{'0' * 64}') OR EXISTS ("
     "SELECT 1 FROM events WHERE stream_id = :stream_id AND version = :version - 1 "
     "AND hash = :prev_hash)"
+).bindparams(
+    # Typed, so asyncpg is told each parameter's type (PostgreSQL cannot deduce one
+    # parameter used both as a column value and in a comparison).
+    sa.bindparam("stream_id", type_=sa.String),
+    sa.bindparam("version", type_=sa.Integer),
+    sa.bindparam("type", type_=sa.String),
+    sa.bindparam("data", type_=sa.Text),
+    sa.bindparam("recorded_at", type_=sa.Float),
+    sa.bindparam("prev_hash", type_=sa.String),
+    sa.bindparam("hash", type_=sa.String),
 )
 
 EVERY_ROW = frozenset({"events"})

@@ -144,9 +144,15 @@ class SqlAlchemyBackend:
         try:
             async with conn.begin():
                 for name, rows in batch:
-                    result = await conn.execute(self._statements[name], rows)
-                    if name in self._every_row and result.rowcount != len(rows):
-                        raise StaleWriteError(name)
+                    statement = self._statements[name]
+                    if name not in self._every_row:
+                        await conn.execute(statement, rows)
+                        continue
+                    # Row by row: asyncpg reports no row count for a batch (-1), and
+                    # each row here must be seen to take effect.
+                    for row in rows:
+                        if (await conn.execute(statement, row)).rowcount != 1:
+                            raise StaleWriteError(name)
         except BaseException:
             if conn.in_transaction():
                 await conn.rollback()
