@@ -21,10 +21,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from eva import DeadLetter, EngineError, RecentMessage
-from tui.panel import Panel
+from tui.panel import Panel, cursor_key
 from tui.sagas import ago
 
 ROWS = 500
@@ -231,7 +230,7 @@ class MessagesPanel(Panel):
             return
         self._drawn[table_id] = rows
         table: DataTable[Any] = self.query_one(f"#{table_id}", DataTable)
-        kept = _cursor_key(table)
+        kept = cursor_key(table)
         table.clear()
         for key, cells in rows:
             table.add_row(*cells, key=key)
@@ -278,12 +277,3 @@ class MessagesPanel(Panel):
             self._show_status()
         else:
             await self.update_now(time.monotonic())
-
-
-def _cursor_key(table: DataTable[Any]) -> str | None:
-    if not table.row_count:
-        return None
-    try:
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    except CellDoesNotExist:
-        return None

@@ -9,10 +9,12 @@ thousand events therefore costs one read per tick, not a thousand.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.containers import Vertical
 from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
 
 from eva import Assistant, Monitor, RuntimeEvent
 
@@ -64,3 +66,13 @@ class Panel(Vertical):
     async def reload(self) -> None:
         """Read what the panel shows from the monitor and redraw it."""
         raise NotImplementedError
+
+
+def cursor_key(table: DataTable[Any]) -> str | None:
+    """The key of the row under the table's cursor (None: no rows)."""
+    if not table.row_count:
+        return None
+    try:
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+    except CellDoesNotExist:
+        return None

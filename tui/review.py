@@ -8,7 +8,7 @@ and logged with that reason.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -16,11 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from eva import EngineError, Incident, RuntimeEvent, SagaSummary
 from tui.flow import ask_why
-from tui.panel import Panel
+from tui.panel import Panel, cursor_key
 from tui.sagas import SagaChosen, ago
 
 SAGA_COLUMNS = ("saga", "type", "venture", "waits before", "waiting", "started")
@@ -95,7 +94,7 @@ class ReviewPanel(Panel):
 
     def _fill_sagas(self, waiting: list[SagaSummary], now: float) -> None:
         table = self.query_one("#waiting-table", DataTable)
-        kept = _cursor_key(table)
+        kept = cursor_key(table)
         table.clear()
         for s in waiting:
             table.add_row(
@@ -125,7 +124,7 @@ class ReviewPanel(Panel):
             )
 
     def action_decide(self, command: str) -> None:
-        saga_id = _cursor_key(self.query_one("#waiting-table", DataTable))
+        saga_id = cursor_key(self.query_one("#waiting-table", DataTable))
         if saga_id is None:
             self.notify("No saga is waiting for your approval.")
             return
@@ -135,12 +134,3 @@ class ReviewPanel(Panel):
     def chosen(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.post_message(SagaChosen(event.row_key.value))
-
-
-def _cursor_key(table: DataTable[Any]) -> str | None:
-    if not table.row_count:
-        return None
-    try:
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    except CellDoesNotExist:
-        return None

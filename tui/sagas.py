@@ -16,11 +16,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static
-from textual.widgets.data_table import CellDoesNotExist
 
 from eva import SagaSummary
 from eva.replies import window_words
-from tui.panel import Panel
+from tui.panel import Panel, cursor_key
 
 COLUMNS = ("saga", "type", "venture", "status", "step", "started", "took")
 
@@ -149,15 +148,6 @@ class SagasPanel(Panel):
             self.post_message(SagaChosen(event.row_key.value))
 
 
-def _cursor_key(table: DataTable[Any]) -> str | None:
-    if not table.row_count:
-        return None
-    try:
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-    except CellDoesNotExist:
-        return None
-
-
 def _show_rows(table: DataTable[Any], rows: Mapping[str, Sequence[str]]) -> None:
     """Make the table show `rows` (by key, in order), touching only what changed: a
     table redrawn from scratch four times a second would keep the loop busy."""
@@ -174,7 +164,7 @@ def _show_rows(table: DataTable[Any], rows: Mapping[str, Sequence[str]]) -> None
                 table.update_cell(key, column, new)
     if [row.key.value for row in table.ordered_rows] != list(rows):
         order = {key: i for i, key in enumerate(rows)}
-        kept = _cursor_key(table)
+        kept = cursor_key(table)
         table.sort(columns[0], key=lambda saga_id: order[saga_id])
         if kept is not None:
             table.move_cursor(row=table.get_row_index(kept))
