@@ -95,6 +95,8 @@ class ChaosReport:
     consistency_violations: int
     incidents_opened: int
     incidents_auto_remediated: int
+    incidents_healed: int
+    """Auto-remediated and validated: closed."""
     kills: int
     resumed: int
     mean_time_to_recovery_seconds: float | None
@@ -311,7 +313,9 @@ async def _settle(url: str | None, chaos: _Chaos, began: float) -> ChaosReport:
         consistency_score=round(consistency.score, 6),
         consistency_violations=len(consistency.violations),
         incidents_opened=sum(incidents.values()),
-        incidents_auto_remediated=incidents.get("closed", 0),
+        # A remedy applied counts, validated (closed) or still awaiting its window.
+        incidents_auto_remediated=incidents.get("closed", 0) + incidents.get("remediated", 0),
+        incidents_healed=incidents.get("closed", 0),
         kills=len(kills),
         resumed=chaos.resumed,
         mean_time_to_recovery_seconds=_mean(recovery),

@@ -61,8 +61,10 @@ async def _work(args: argparse.Namespace) -> None:
         compensation_failure_rate=args.failure_rate / 4,
         latency=args.latency,
     )
+    # Watching: the recursion loop heals what the faults break, and the report
+    # counts the incidents it opened and closed.
     async with Runtime(
-        database_url(args.db), seed=args.seed, recover=False, saga_coordinators=True
+        database_url(args.db), seed=args.seed, recover=False, saga_coordinators=True, watch=True
     ) as runtime:
         await install_demo(runtime, faults, seed=args.seed, crash_rate=args.crash_rate)
         watcher = asyncio.create_task(_first_event(runtime))

@@ -157,7 +157,10 @@ def _print_chaos(r: ChaosReport) -> None:
         f"  consistency {r.consistency_score:.2%} ({r.consistency_violations} violations)  "
         f"dead letters {r.dead_letters}"
     )
-    print(f"  incidents opened {r.incidents_opened}  auto-remediated {r.incidents_auto_remediated}")
+    print(
+        f"  incidents opened {r.incidents_opened}  auto-remediated "
+        f"{r.incidents_auto_remediated} ({r.incidents_healed} validated and closed)"
+    )
     print(
         f"  time to recovery mean {seconds(r.mean_time_to_recovery_seconds)}  "
         f"max {seconds(r.max_time_to_recovery_seconds)}  "
