@@ -19,6 +19,7 @@ from runtime import (
     SagaState,
     SagaSummary,
     last_consistency_score,
+    recursion_kpis,
 )
 from runtime.events import Subscription
 
@@ -73,6 +74,10 @@ class Monitor:
 
     async def decisions(self, limit: int = 200) -> list[Decision]:
         return await self.runtime.decisions.list(limit=limit)
+
+    async def recursion_kpis(self) -> dict[str, Any]:
+        """How well the recursion loop heals (see `runtime.recursion_kpis`)."""
+        return await recursion_kpis(self.runtime)
 
     async def consistency(self) -> tuple[float, float] | None:
         """The last consistency check's score (0..1) and when it ran; None if none has."""

@@ -122,6 +122,7 @@ class IncidentsPanel(Panel):
         note = self.query_one("#incident-note", Static)
         try:
             found = await self.monitor.incidents()
+            kpis = await self.monitor.recursion_kpis()
         except EngineError as exc:
             note.update(f"Cannot read the incidents: {exc}")
             note.add_class("-problem")
@@ -132,6 +133,7 @@ class IncidentsPanel(Panel):
         escalated = sum(i.status == "escalated" for i in found)
         note.update(
             f"{plural(len(found), 'incident')}, {still_open} open, {escalated} escalated to you"
+            + loop_words(kpis)
             if found
             else "No incidents."
         )
@@ -143,6 +145,27 @@ class IncidentsPanel(Panel):
             table.add_row(*_cells(incident, now), key=incident.incident_id)
         if kept is not None and kept in table.rows:
             table.move_cursor(row=table.get_row_index(kept))
+
+
+def loop_words(kpis: dict[str, Any]) -> str:
+    """How well the recursion loop heals, for the incidents line ("" before it has
+    finished any incident)."""
+    if kpis["success_rate"] is None:
+        return ""
+    times = [
+        f"{label} {kpis[key]:.1f} s"
+        for label, key in (
+            ("detect", "mean_time_to_detect"),
+            ("diagnose", "mean_time_to_diagnose"),
+            ("remediate", "mean_time_to_remediate"),
+        )
+        if kpis[key] is not None
+    ]
+    return (
+        f" · loop healed {kpis['success_rate']:.0%} of {kpis['closed'] + kpis['escalated']}"
+        + (" · " + ", ".join(times) if times else "")
+        + f" · false positives {kpis['false_positives']}"
+    )
 
 
 _STATUS_STYLES = {"open": "bold red", "escalated": "bold red", "closed": ""}

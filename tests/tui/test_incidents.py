@@ -12,7 +12,7 @@ from runtime import Actor, ActorType, ManualClock, Runtime
 from tests.conftest import Recorder
 from tests.runtime.test_sagas import fail_with
 from tui.app import Dashboard
-from tui.incidents import IncidentsPanel
+from tui.incidents import IncidentsPanel, loop_words
 
 
 def _text(app: Dashboard, selector: str) -> str:
@@ -96,3 +96,19 @@ async def test_the_last_consistency_check_is_shown_with_its_age(
         clock.advance(120)
         await panel.sample()
         assert _text(app, "#value-consistency") == "consistency  100.0%  (2m ago)"
+
+
+def test_the_incident_line_says_how_well_the_loop_heals() -> None:
+    kpis: dict[str, Any] = {
+        "success_rate": 0.75,
+        "closed": 3,
+        "escalated": 1,
+        "mean_time_to_detect": 2.04,
+        "mean_time_to_diagnose": 0.04,
+        "mean_time_to_remediate": None,
+        "false_positives": 1,
+    }
+    assert loop_words(kpis) == (
+        " · loop healed 75% of 4 · detect 2.0 s, diagnose 0.0 s · false positives 1"
+    )
+    assert loop_words({**kpis, "success_rate": None}) == ""
