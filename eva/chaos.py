@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from eva.workspace import database_url
-from runtime import EngineError, Faults, Runtime, install_demo, run_demo
+from runtime import EngineError, Faults, Runtime, install_demo, record_failure_suite, run_demo
 
 STARTUP_TIMEOUT = 120.0
 """Seconds a new child may take to recover before the run is abandoned."""
@@ -298,6 +298,13 @@ async def _settle(url: str | None, chaos: _Chaos, began: float) -> ChaosReport:
         found = {s.saga_id for s in await runtime.query_sagas()}
         consistency = await runtime.check_consistency()
         incidents = Counter(i.status for i in await runtime.incidents())
+        lost = summary.lost + len(chaos.acknowledged - found)
+        # The failure suite's verdict, for SAGA-004: nothing twice, nothing lost, consistent.
+        await record_failure_suite(
+            runtime,
+            summary.duplicate_effects == 0 and lost == 0 and not consistency.violations,
+            {"kills": len(chaos.kill_times), "sagas": len(found), "seed": chaos.settings.seed},
+        )
     kills = chaos.kill_times
     recovery = [r - k for k, r in zip(kills, chaos.recoveries, strict=False)]
     first = [f - k for k, f in zip(kills, chaos.first_events, strict=False) if f is not None]
@@ -309,7 +316,7 @@ async def _settle(url: str | None, chaos: _Chaos, began: float) -> ChaosReport:
         cancelled=summary.cancelled,
         waiting=summary.waiting,
         duplicate_effects=summary.duplicate_effects,
-        lost=summary.lost + len(chaos.acknowledged - found),
+        lost=lost,
         consistency_score=round(consistency.score, 6),
         consistency_violations=len(consistency.violations),
         incidents_opened=sum(incidents.values()),

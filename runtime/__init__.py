@@ -63,6 +63,7 @@ from runtime.observe.prometheus import (
     MetricsSnapshot,
 )
 from runtime.observe.remedies import RemedyError, RemedyUnavailableError
+from runtime.observe.suite import failure_suite_green, record_failure_suite
 from runtime.observe.thresholds import load_thresholds
 from runtime.observe.watcher import Watcher
 from runtime.observe.windows import PROFILES, MetricWindow, Percentiles, Thresholds
@@ -160,6 +161,7 @@ __all__ = [
     "Watcher",
     "demo_definitions",
     "demo_names",
+    "failure_suite_green",
     "incident_steps",
     "install_demo",
     "last_consistency_score",
@@ -167,6 +169,7 @@ __all__ = [
     "load_thresholds",
     "measure",
     "parse_definition",
+    "record_failure_suite",
     "recursion_kpis",
     "run_demo",
     "window_data",

@@ -37,6 +37,7 @@ from runtime.observe.diagnosis import Diagnosis, FailureRecord, classify_error, 
 from runtime.observe.incidents import IncidentLog, IncidentRecord, records
 from runtime.observe.metrics import RestartLog, measure
 from runtime.observe.playbook import narrow, propose
+from runtime.observe.suite import failure_suite_green
 from runtime.observe.thresholds import load_thresholds
 from runtime.observe.triggers import (
     BOUNDS,
@@ -82,7 +83,8 @@ class Watcher:
         validation_window: seconds after a remediation before it is judged
             (default: the thresholds' `latency_window`).
         min_ended: sagas that must end in a window before its success rate counts.
-        failure_suite_green: whether the failure suite last passed (SAGA-004).
+        failure_suite_green: whether the failure suite passed (SAGA-004); None: as the
+            last run recorded in the journal says (`eva chaos` records each).
         consistency_every: while started, run a consistency check (no repairs) this
             often, in seconds of the runtime's clock, so SAGA-004 and the dashboard
             have a current score; None: only on demand.
@@ -99,7 +101,7 @@ class Watcher:
         *,
         validation_window: float | None = None,
         min_ended: int = MIN_ENDED,
-        failure_suite_green: bool = False,
+        failure_suite_green: bool | None = None,
         consistency_every: float | None = 300.0,
     ) -> None:
         if not isinstance(thresholds, Thresholds):
@@ -252,7 +254,10 @@ class Watcher:
         self.history.append(window)
         if self._stage_done:
             return None
-        return saga_004(list(self.history), t, self.failure_suite_green, min_ended=self.min_ended)
+        green = self.failure_suite_green
+        if green is None:
+            green = await failure_suite_green(self.runtime)
+        return saga_004(list(self.history), t, green, min_ended=self.min_ended)
 
     async def _open_incident(
         self, firing: Firing, start: float, now: float

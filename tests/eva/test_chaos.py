@@ -52,6 +52,12 @@ def test_sagas_survive_seeded_sigkills_with_nothing_twice_and_nothing_lost(
     assert r["started"] == len(statuses) > 0
     assert set(statuses) <= TERMINAL
     assert r["completed"] + r["rolled_back"] + r["failed"] + r["cancelled"] == len(statuses)
+    # The run is the failure suite's verdict for SAGA-004, kept in the journal.
+    with sqlite3.connect(db) as conn:
+        [(verdict,)] = conn.execute(
+            "select data from events where stream_id = 'failure-suite' order by version"
+        ).fetchall()
+    assert json.loads(verdict)["passed"] is True
 
 
 @pytest.mark.slow

@@ -22,6 +22,8 @@ from runtime import (
     ThresholdError,
     Thresholds,
     Watcher,
+    failure_suite_green,
+    record_failure_suite,
     recursion_kpis,
 )
 from runtime.events import RuntimeEvent, Subscription
@@ -363,3 +365,11 @@ async def test_an_incident_that_clears_before_any_change_took_closes_as_a_false_
         0,
     )
     assert (await recursion_kpis(runtime))["false_positives"] == 1
+
+
+async def test_the_failure_suite_verdict_is_the_last_run_recorded(runtime: Runtime) -> None:
+    assert not await failure_suite_green(runtime)
+    await record_failure_suite(runtime, True, {"kills": 3})
+    assert await failure_suite_green(runtime)
+    await record_failure_suite(runtime, False, {"kills": 3})
+    assert not await failure_suite_green(runtime)
