@@ -191,6 +191,11 @@ class Dashboard(App[None]):
             await panel.update_now(now)
         except EngineError as exc:
             self.show_reply(f"Cannot read the {panel.TITLE.lower()} panel: {exc}")
+        except NoMatches:
+            # A tick that lands while the app tears its widgets down finds parts of
+            # the panel gone; there is nothing left to draw on.
+            if panel.is_attached and not panel.is_closing_down:
+                raise
         finally:
             self._drawing = False
 

@@ -48,6 +48,12 @@ class Panel(Vertical):
         self.stale = True
         self.read_at: float | None = None
 
+    @property
+    def is_closing_down(self) -> bool:
+        """Whether the panel, or the app around it, is being taken down."""
+        app = self.app
+        return bool(self._closing or self._pruning or app._exit or not app.is_running)
+
     def wants(self, event: RuntimeEvent) -> bool:
         """Whether this event changes what the panel shows."""
         return event.kind in self.KINDS
