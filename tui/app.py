@@ -8,6 +8,7 @@ the panel on screen, so a burst of saga events costs one read per tick.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -119,6 +120,8 @@ class Dashboard(App[None]):
         self.speaker = speaker
         self.last_reply: Reply | None = None
         self._drawing = False
+        self._draw_again = False
+        self._drawn = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -178,6 +181,9 @@ class Dashboard(App[None]):
     async def draw(self) -> None:
         """Redraw the panel on screen if it is stale or due; one draw at a time."""
         if self._drawing:
+            # Asked mid-draw (a panel switch during a tick): draw once more after, so
+            # the new panel does not wait for the next tick.
+            self._draw_again = True
             return
         try:
             panel = self.current
@@ -198,6 +204,23 @@ class Dashboard(App[None]):
                 raise
         finally:
             self._drawing = False
+            self._drawn.set()
+            if self._draw_again:
+                self._draw_again = False
+                self.call_after_refresh(self.draw)
+
+    async def settled(self) -> None:
+        """Until the panel on screen has drawn what it last read, with no draw pending
+        (for tests and tools that look at the screen)."""
+        while True:
+            try:
+                panel = self.current
+            except NoMatches:
+                return
+            if not (self._drawing or self._draw_again or panel.read_at is None or panel.stale):
+                return
+            self._drawn.clear()
+            await self._drawn.wait()
 
     def action_show_panel(self, panel_id: str) -> None:
         self.home.query_one(TabbedContent).active = f"tab-{panel_id}"

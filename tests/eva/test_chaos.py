@@ -63,16 +63,19 @@ def test_sagas_survive_seeded_sigkills_with_nothing_twice_and_nothing_lost(
 @pytest.mark.slow
 def test_a_step_applied_twice_fails_the_run(tmp_path: Path) -> None:
     db = tmp_path / "chaos.db"
-    first = eva("chaos", "--duration", "1", "--kill-every", "0.5", "--db", str(db), "--json")
+    # Long enough for some order to reach the ledger even on a loaded machine, where
+    # the child's start-up alone can take a second.
+    first = eva("chaos", "--duration", "3", "--kill-every", "1", "--db", str(db), "--json")
     assert first.returncode == 0, first.stderr
     assert report(first)["duplicate_effects"] == 0
     with sqlite3.connect(db) as conn:
         # A service applying an effect a second time, as a broken idempotency check would.
-        conn.execute(
+        inserted = conn.execute(
             "insert into demo_order_ledger (idempotency_key, saga_id, step, kind, action, "
             "result, applied_at) select idempotency_key || '-again', saga_id, step, kind, "
             "action, result, applied_at from demo_order_ledger where kind = 'effect' limit 1"
-        )
+        ).rowcount
+    assert inserted == 1, "the first run applied no order effect to duplicate"
     result = eva("chaos", "--duration", "1", "--kill-every", "0.5", "--db", str(db))
     assert result.returncode == 1
     assert "steps executed twice 1" in result.stdout

@@ -126,7 +126,12 @@ def test_flow_panel(snap_compare: Any, demo: _Demo) -> None:
 
 @pytest.mark.parametrize("key", ["f4", "f5", "f6", "f8"])
 def test_panel(snap_compare: Any, demo: _Demo, key: str) -> None:
-    assert snap_compare(demo, terminal_size=SIZE, press=[key])
+    async def shown(pilot: Pilot[None]) -> None:
+        await pilot.press(key)
+        # On a loaded machine the panel's read can outlast the plugin's own pause.
+        await demo.settled()
+
+    assert snap_compare(demo, terminal_size=SIZE, run_before=shown)
 
 
 def test_incidents_panel(snap_compare: Any, demo: _Demo) -> None:
