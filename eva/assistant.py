@@ -247,7 +247,22 @@ class Assistant:
         prefixed = [t for t in types if t.startswith(said)]
         return prefixed[0] if len(prefixed) == 1 else None
 
+    def _intake_type(self, slots: dict[str, Any]) -> str | None:
+        """The registered saga type an intake command names, if it names one."""
+        said = slots.get("saga_type")
+        if not said:
+            return None
+        kind = self._saga_type(str(said))
+        if kind is None:
+            raise _ClarifyError(
+                f"I know no saga type {said!r}; the types are {', '.join(self.runtime.saga_types)}."
+            )
+        return kind
+
     async def _targets(self, intent: str, slots: dict[str, Any]) -> list[str]:
+        if intent in ("pause_intake", "resume_intake"):
+            self._intake_type(slots)  # an unknown type is asked about before any read-back
+            return []
         if "saga" in slots:
             saga_id = await self._saga(slots["saga"])
             self.last_saga = saga_id
@@ -286,7 +301,11 @@ class Assistant:
         if intent in _CONTROLS:
             return f"{_VERBS[intent]} {plural(len(targets), 'saga')}. Confirm?"
         if intent == "pause_intake":
-            return "Stop accepting new sagas; in-flight sagas will finish. Confirm?"
+            kind = self._intake_type(slots)
+            return (
+                f"Stop accepting new {kind + ' ' if kind else ''}sagas; "
+                "in-flight sagas will finish. Confirm?"
+            )
         if intent == "stop_actor":
             return f"Stop actor {_actor_path(self.runtime, slots)}. Confirm?"
         return "Confirm?"
@@ -366,11 +385,26 @@ class Assistant:
             state = await rt.approve_saga(targets[0], reason)
             return Reply(f"Saga {state.saga_id} approved; it continues.", intent)
         if intent == "pause_intake":
-            await rt.pause_intake(reason)
+            kind = self._intake_type(slots)
+            await rt.pause_intake(reason, saga_type=kind)
+            if kind:
+                return Reply(f"New {kind} sagas wait as pending; other types go on.", intent)
             return Reply("Intake paused: new sagas wait as pending.", intent)
         if intent == "resume_intake":
-            started = await rt.resume_intake(reason)
-            return Reply(f"Intake open again; {plural(started, 'pending saga')} started.", intent)
+            kind = self._intake_type(slots)
+            started = await rt.resume_intake(reason, saga_type=kind)
+            text = (
+                f"New {kind} sagas start again" if kind else "Intake open again"
+            ) + f"; {plural(started, 'pending saga')} started."
+            if rt.intake_paused:
+                text += " Intake of every type is still paused."
+            held = [t for t in rt.paused_saga_types if t != kind]
+            if held and not kind:
+                text += (
+                    f" New {', '.join(held)} sagas stay paused: say "
+                    f'"resume new {held[0].replace("_", " ")} sagas".'
+                )
+            return Reply(text, intent, data={"started": started, "paused_types": held})
         if intent == "restart_actor":
             path = _actor_path(rt, slots)
             await rt.restart_actor(path, reason or "Chairman")

@@ -92,11 +92,15 @@ class ApproveSaga(_Intent):
 
 class PauseIntake(_Intent):
     intent: Literal["pause_intake"] = "pause_intake"
+    saga_type: str | None = None
+    """Only new sagas of this type wait ("pause new order fulfillment sagas")."""
     reason: str | None = None
 
 
 class ResumeIntake(_Intent):
     intent: Literal["resume_intake"] = "resume_intake"
+    saga_type: str | None = None
+    """Only new sagas of this type start again."""
     reason: str | None = None
 
 

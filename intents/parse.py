@@ -260,6 +260,24 @@ def _plural_type(norm: str) -> str | None:
     return s.snake(" ".join(words)) if words else None
 
 
+_INTAKE_TYPE = re.compile(
+    rf"\b(?:new|accepting|taking|admitting|starting|incoming|intake (?:of|for)) "
+    rf"(?P<words>(?:[a-z_]+ ){{0,4}}?[a-z_]+) {SAGA}\b"
+)
+
+
+def _intake_type(norm: str) -> str | None:
+    """The saga type whose intake is meant: "stop accepting new payment sagas" → payment."""
+    match = _INTAKE_TYPE.search(norm)
+    if match is None:
+        return None
+    words = [w for w in match.group("words").split() if w not in _TYPE_STOP and w not in _NOT_TYPE]
+    return s.snake(" ".join(words)) if words else None
+
+
+_NOT_TYPE = {"new", "more", "again", "incoming", "accepting", "taking"}
+
+
 def _slots(
     intent: str, norm: str, reason: str | None, today: int | None, raw: str
 ) -> dict[str, Any]:
@@ -289,6 +307,8 @@ def _slots(
             out["all"] = True if every else None
             out["saga_type"] = _plural_type(norm)
             out["status"] = s.saga_status(norm)
+    elif intent in ("pause_intake", "resume_intake"):
+        out = {"saga_type": _intake_type(norm)}
     elif intent == "retry_step":
         camel = re.search(r"\b[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+\b", raw)
         out = {

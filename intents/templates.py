@@ -79,6 +79,8 @@ INTAKE = _words(
     "start of new sagas",
     "new saga starts",
 )
+# "new order fulfillment sagas": intake of one saga type.
+INTAKE = rf"(?:{INTAKE}|\bnew (?:[a-z_]+ ){{1,4}}{SAGA})"
 
 TARGET = re.compile(
     r"\b(?:sagas?|transactions?|workflows?|it|that one|this one|last one|everything|all|"

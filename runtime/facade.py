@@ -425,15 +425,32 @@ class Runtime:
 
     @property
     def intake_paused(self) -> bool:
+        """Whether new sagas of every type wait as `pending`."""
         return self.sagas.intake_paused
 
-    async def pause_intake(self, reason: str = "") -> None:
-        """New sagas queue as `pending` until intake resumes; in-flight ones go on."""
-        await self.sagas.set_intake(True, reason)
+    @property
+    def paused_saga_types(self) -> dict[str, str]:
+        """Saga types whose new sagas wait on their own, each with its reason."""
+        return dict(self.sagas.intake.types)
 
-    async def resume_intake(self, reason: str = "") -> int:
-        """Start accepting sagas again; returns how many pending sagas started."""
-        return await self.sagas.set_intake(False, reason)
+    async def pause_intake(self, reason: str = "", saga_type: str | None = None) -> None:
+        """New sagas (of every type, or of `saga_type`) queue as `pending` until intake
+        resumes; in-flight ones go on.
+
+        Raises:
+            UnknownSagaTypeError: `saga_type` names no registered definition.
+        """
+        await self.sagas.set_intake(True, reason, saga_type)
+
+    async def resume_intake(self, reason: str = "", saga_type: str | None = None) -> int:
+        """Start accepting sagas again (of every type, or of `saga_type`); returns how
+        many pending sagas started. A type paused on its own stays paused when the
+        whole intake resumes.
+
+        Raises:
+            UnknownSagaTypeError: `saga_type` names no registered definition.
+        """
+        return await self.sagas.set_intake(False, reason, saga_type)
 
     # --- the Chairman decision log ---------------------------------------
 

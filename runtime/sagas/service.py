@@ -8,7 +8,6 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,6 +23,8 @@ from runtime.events import EventBus, RuntimeEvent
 from runtime.sagas import events as ev
 from runtime.sagas.definition import SagaDefinition
 from runtime.sagas.executor import SagaRunner, created_event, stream_of
+from runtime.sagas.intake import STREAM as INTAKE_STREAM
+from runtime.sagas.intake import IntakeChange, IntakeState, change_event, setting_write
 from runtime.sagas.participants import Participant
 from runtime.sagas.projection import rows_for
 from runtime.sagas.queries import max_numeric_id, unfinished_ids
@@ -44,8 +45,6 @@ from runtime.store.journal import GENESIS, NewEvent, SqlJournal, StoredEvent, en
 from runtime.store.writer import GroupCommitWriter
 
 log = logging.getLogger("eva.sagas")
-
-INTAKE_STREAM = "intake"
 
 
 class SagaService:
@@ -72,8 +71,7 @@ class SagaService:
         self.on_launch: list[Callable[[SagaRunner], None]] = []
         """Called when a saga starts running here (the runtime adds its coordinator actor)."""
         self.on_finish: list[Callable[[SagaRunner], None]] = []
-        self.intake_paused = False
-        self.intake_reason = ""
+        self.intake = IntakeState()
         self._next_id = 1
         self._idle = asyncio.Event()
         self._idle.set()
@@ -87,9 +85,7 @@ class SagaService:
         async with self._engine.connect() as conn:
             value = (await conn.execute(query)).scalar()
         if value:
-            intake = orjson.loads(value)
-            self.intake_paused = bool(intake["paused"])
-            self.intake_reason = intake.get("reason", "")
+            self.intake = IntakeState.from_json(value)
 
     def register(self, definition: SagaDefinition) -> None:
         """Register (or replace) a saga type. Running sagas keep the definition they began with."""
@@ -155,7 +151,7 @@ class SagaService:
         )
         events: list[ev.SagaEvent] = [created]
         state = initial(saga_id, created, definition)
-        if not self.intake_paused:
+        if self.intake.admits(definition.name):
             events.append(ev.SagaStarted(now))
             state = evolve(state, events[-1])
         runner = self._runner(state, GENESIS)
@@ -282,27 +278,66 @@ class SagaService:
 
     # --- intake -----------------------------------------------------------
 
-    async def set_intake(self, paused: bool, reason: str = "") -> int:
-        """Pause or resume the start of new sagas; returns how many pending sagas started."""
+    @property
+    def intake_paused(self) -> bool:
+        """Whether every saga type waits (see `intake` for single types)."""
+        return self.intake.paused
+
+    async def prepare_intake(
+        self, paused: bool, reason: str = "", saga_type: str | None = None
+    ) -> IntakeChange:
+        """The writes that pause or resume intake, for every type or for `saga_type`;
+        commit them (alone or with other writes), then call `intake_committed`.
+
+        Raises:
+            UnknownSagaTypeError: `saga_type` names no registered definition.
+        """
+        if saga_type is not None and saga_type not in self.definitions:
+            raise UnknownSagaTypeError(saga_type, sorted(self.definitions))
         now = self._clock.now()
+        state = self.intake.changed(paused, reason, saga_type)
+        event = change_event(paused, reason, saga_type)
         version, head = await self._journal.head(INTAKE_STREAM)
-        event = NewEvent("IntakePaused" if paused else "IntakeResumed", {"reason": reason})
         writes, new_head = encode(INTAKE_STREAM, version, head, [event], now)
-        value = orjson.dumps({"paused": paused, "reason": reason, "at": now}).decode()
-        writes.append(("settings", {"key": "intake", "value": value, "updated_at": now}))
-        await self._writer.submit(writes)
-        self._journal.remember_head(INTAKE_STREAM, version + 1, new_head)
-        self.intake_paused, self.intake_reason = paused, reason
+        writes.append(setting_write(state, now))
+        return IntakeChange(writes, state, event, version + 1, new_head, now)
+
+    def intake_committed(self, change: IntakeChange) -> None:
+        """Take a committed intake change into effect here and tell the live views.
+        Pending sagas it admits start with `start_pending`."""
+        self._journal.remember_head(INTAKE_STREAM, change.version, change.head)
+        self.intake = change.state
         self._bus.publish(
-            RuntimeEvent("intake", event.type, INTAKE_STREAM, now, {"reason": reason})
+            RuntimeEvent(
+                "intake", change.event.type, INTAKE_STREAM, change.at, dict(change.event.data)
+            )
         )
+
+    async def set_intake(self, paused: bool, reason: str = "", saga_type: str | None = None) -> int:
+        """Pause or resume the start of new sagas, of every type or of `saga_type`;
+        returns how many pending sagas started.
+
+        Raises:
+            UnknownSagaTypeError: `saga_type` names no registered definition.
+        """
+        change = await self.prepare_intake(paused, reason, saga_type)
+        try:
+            await self._writer.submit(change.writes)
+        except Exception as exc:
+            raise await self._journal.failed_commit(change.writes, exc) from exc
+        self.intake_committed(change)
         if paused:
             return 0
-        return await self._start_pending()
+        return await self.start_pending()
 
-    async def _start_pending(self) -> int:
+    async def start_pending(self) -> int:
+        """Start the pending sagas intake now admits, oldest first; returns how many."""
         pending = sorted(
-            (r for r in self.runners.values() if r.state.status is SagaStatus.PENDING),
+            (
+                r
+                for r in self.runners.values()
+                if r.state.status is SagaStatus.PENDING and self.intake.admits(r.state.saga_type)
+            ),
             key=lambda r: (r.state.created_at, int(r.saga_id) if r.saga_id.isdigit() else 0),
         )
         for runner in pending:
@@ -330,8 +365,7 @@ class SagaService:
             self._journal.remember_head(runner.stream_id, state.version, head)
             self._launch(runner)
             resumed.append(saga_id)
-        if not self.intake_paused:
-            await self._start_pending()
+        await self.start_pending()
         return resumed
 
     # --- waiting ----------------------------------------------------------

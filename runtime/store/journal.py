@@ -231,6 +231,25 @@ class SqlJournal:
     def forget_head(self, stream_id: str) -> None:
         self._heads.pop(stream_id, None)
 
+    async def failed_commit(self, writes: Sequence[Write], error: Exception) -> Exception:
+        """The error to raise for a commit of `writes` (appends built with `encode`)
+        that failed with `error`. The cached heads of their streams are forgotten, as
+        they may be what failed; a lost race becomes a `ConcurrencyError` naming the
+        stream that moved on."""
+        expected: dict[str, int] = {}
+        for table, row in writes:
+            if table == "events":
+                expected.setdefault(row["stream_id"], row["version"] - 1)
+        for stream_id in expected:
+            self.forget_head(stream_id)
+        if not is_stale_write(error):
+            return error
+        for stream_id, version in expected.items():
+            actual, _ = await self.head(stream_id)
+            if actual != version:
+                return ConcurrencyError(stream_id, version, actual)
+        return error
+
     async def append(
         self, stream_id: str, expected_version: int, events: Sequence[NewEvent]
     ) -> list[StoredEvent]:

@@ -144,3 +144,45 @@ async def test_incidents_from_an_actor_escalating_past_the_root_are_listed(
     assert (await eva.handle("any compensation incidents this week")).text == (
         "No SAGA-002 incidents in the last week."
     )
+
+
+async def test_pausing_new_sagas_of_one_type_reads_back_the_type_and_holds_only_it(
+    runtime: Runtime, recorder: Recorder
+) -> None:
+    eva = Assistant(runtime)
+    reply = await eva.handle("stop accepting new ord sagas because the card gateway is down")
+    assert reply.awaiting_confirmation
+    assert reply.text == "Stop accepting new order sagas; in-flight sagas will finish. Confirm?"
+    reply = await eva.handle("yes")
+    assert reply.text == "New order sagas wait as pending; other types go on."
+    assert runtime.paused_saga_types == {"order": "the card gateway is down"}
+    saga_id = await runtime.start_saga("order", "acme")
+    await runtime.wait_settled()
+    assert (await runtime.get_saga(saga_id)).status is SagaStatus.PENDING
+
+    reply = await eva.handle("open intake")
+    assert reply.text == (
+        'Intake open again; 0 pending sagas started. New order sagas stay paused: say "resume '
+        'new order sagas".'
+    )
+    reply = await eva.handle("resume new order sagas")
+    assert reply.text == "New order sagas start again; 1 pending saga started."
+    await runtime.wait_for([saga_id])
+    assert (await runtime.get_saga(saga_id)).status is SagaStatus.COMPLETED
+    decisions = await runtime.decisions.list()  # newest first
+    assert [(d.intent, d.slots.get("saga_type")) for d in decisions] == [
+        ("resume_intake", "order"),
+        ("resume_intake", None),
+        ("pause_intake", "ord"),
+    ]
+
+
+async def test_an_unknown_saga_type_in_an_intake_command_is_asked_about_and_nothing_changes(
+    runtime: Runtime,
+) -> None:
+    reply = await Assistant(runtime).handle("pause new refund sagas!")
+    assert not reply.ok
+    assert reply.text == "I know no saga type 'refund'; the types are order."
+    assert runtime.paused_saga_types == {}
+    assert not runtime.intake_paused
+    assert await runtime.decisions.list() == []

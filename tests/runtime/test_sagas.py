@@ -325,6 +325,49 @@ async def test_paused_intake_survives_a_restart_and_pending_sagas_start_when_it_
         assert (await rt.get_saga(saga_id)).status is SagaStatus.COMPLETED
 
 
+async def test_pausing_one_saga_type_holds_only_its_new_sagas_across_restarts(
+    db_url: str, clock: ManualClock, recorder: Recorder
+) -> None:
+    shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
+    definitions = [order_definition(), order_definition(name="refund")]
+    async with Runtime(db_url, clock=clock, definitions=definitions, participants=[shop]) as rt:
+        await rt.pause_intake("the card gateway is down", saga_type="order")
+        held = await rt.start_saga("order", "acme")
+        refund = await rt.start_saga("refund", "acme")
+        await rt.wait_for([refund])
+        assert (await rt.get_saga(refund)).status is SagaStatus.COMPLETED
+        assert (await rt.get_saga(held)).status is SagaStatus.PENDING
+        assert rt.paused_saga_types == {"order": "the card gateway is down"}
+        assert not rt.intake_paused
+    async with Runtime(db_url, clock=clock, definitions=definitions, participants=[shop]) as rt:
+        await rt.wait_settled()
+        assert (await rt.get_saga(held)).status is SagaStatus.PENDING
+        # Opening the whole intake leaves the type's own pause alone.
+        await rt.pause_intake()
+        assert await rt.resume_intake() == 0
+        assert rt.paused_saga_types == {"order": "the card gateway is down"}
+        assert await rt.resume_intake("gateway back", saga_type="order") == 1
+        await rt.wait_for([held])
+        assert (await rt.get_saga(held)).status is SagaStatus.COMPLETED
+        assert rt.paused_saga_types == {}
+        changes = [(e.type, e.data) for e in await rt.journal.read("intake")]
+    assert changes == [
+        ("IntakePaused", {"reason": "the card gateway is down", "saga_type": "order"}),
+        ("IntakePaused", {"reason": ""}),
+        ("IntakeResumed", {"reason": ""}),
+        ("IntakeResumed", {"reason": "gateway back", "saga_type": "order"}),
+    ]
+
+
+async def test_pausing_an_unknown_saga_type_is_refused_and_changes_nothing(
+    runtime: Runtime,
+) -> None:
+    with pytest.raises(UnknownSagaTypeError, match="ordr"):
+        await runtime.pause_intake(saga_type="ordr")
+    assert runtime.paused_saga_types == {}
+    assert await runtime.journal.read("intake") == []
+
+
 async def test_a_saga_past_its_deadline_before_the_pivot_compensates(
     db_url: str, clock: ManualClock, recorder: Recorder
 ) -> None:
