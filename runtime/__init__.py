@@ -9,7 +9,13 @@ from runtime.actors.actor import Actor, ActorContext, ActorStatus, ActorType
 from runtime.actors.mailbox import Overflow, Priority
 from runtime.actors.persistent import PersistentActor
 from runtime.actors.ref import ActorRef
-from runtime.actors.supervision import Directive, RestartIntensity, Strategy, SupervisorSpec
+from runtime.actors.supervision import (
+    Backoff,
+    Directive,
+    RestartIntensity,
+    Strategy,
+    SupervisorSpec,
+)
 from runtime.actors.system import ActorInfo, ActorSystem, RecentMessage
 from runtime.clock import Clock, ManualClock, SystemClock
 from runtime.decisions import Decision, DecisionLog
@@ -95,6 +101,7 @@ __all__ = [
     "ActorSystem",
     "ActorType",
     "AskTimeoutError",
+    "Backoff",
     "Clock",
     "ConcurrencyError",
     "ConsistencyReport",

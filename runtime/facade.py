@@ -190,9 +190,10 @@ class Runtime:
             self.clock, writer=self._writer, bus=self._bus, journal=self._journal
         )
         # Imported when called, like `check_consistency` below.
-        from runtime.observe.remedies import load_overrides
+        from runtime.observe.remedies import load_overrides, load_restart_backoffs
 
         self._overrides = await load_overrides(self)
+        self._actors.restart_backoff.update(await load_restart_backoffs(self))
         for definition in self._definitions:
             self.register(definition)
         for name, override in self._overrides.items():

@@ -49,6 +49,28 @@ class RestartIntensity:
 
 
 @dataclass(frozen=True, slots=True)
+class Backoff:
+    """Seconds a failed actor waits before it is restarted: `initial` for its first
+    restart in the intensity window, ×`multiplier` for each further one, at most
+    `max`. It spreads a restart storm out so the failing dependency can recover
+    (Akka's backoff supervisor); the recursion loop sets it per actor type."""
+
+    initial: float = 1.0
+    multiplier: float = 2.0
+    max: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not (0 < self.initial <= self.max and self.multiplier >= 1):
+            raise ValueError(f"a backoff needs 0 < initial <= max and multiplier >= 1, got {self}")
+
+    def delay(self, restart: int) -> float:
+        """Seconds before the `restart`-th restart in the window (1-based)."""
+        if restart < 1:
+            raise ValueError(f"restarts are counted from 1, got {restart}")
+        return min(self.max, self.initial * self.multiplier ** (restart - 1))
+
+
+@dataclass(frozen=True, slots=True)
 class SupervisorSpec:
     strategy: Strategy = Strategy.ONE_FOR_ONE
     decider: Decider = restart_on_error

@@ -20,6 +20,7 @@ from runtime.actors.persistent import PersistentActor
 from runtime.actors.ref import ActorRef
 from runtime.actors.supervision import (
     DEFAULT_SPEC,
+    Backoff,
     Decision,
     Directive,
     SupervisorSpec,
@@ -169,6 +170,8 @@ class ActorSystem:
         """Dead letters by reason."""
         self.incidents: list[dict[str, Any]] = []
         """Escalations that reached the guardian (SAGA-003 material)."""
+        self.restart_backoff: dict[ActorType, Backoff] = {}
+        """Actor types whose failed actors wait before each supervised restart."""
 
     # --- spawning ---------------------------------------------------------
 
@@ -447,6 +450,11 @@ class ActorSystem:
             elif target is cell:
                 if envelope is not None and cell.redeliver:
                     cell.mailbox.put_front(envelope)
+                backoff = self.restart_backoff.get(cell.actor_type)
+                if backoff is not None:
+                    # The actor's own task waits, so its mail waits with it.
+                    self._set_status(cell, ActorStatus.RECOVERING)
+                    await self._clock.sleep(backoff.delay(len(decision.history)))
                 await self._restart(cell, error)
             else:
                 target.restart_request = error

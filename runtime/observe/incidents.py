@@ -31,6 +31,7 @@ from runtime.observe.playbook import Remediation
 from runtime.observe.triggers import Firing, Trigger
 from runtime.store import schema
 from runtime.store.journal import NewEvent, StoredEvent, encode
+from runtime.store.writer import Write
 
 if TYPE_CHECKING:
     from runtime.facade import Runtime
@@ -119,7 +120,12 @@ class IncidentLog:
         self._lock = asyncio.Lock()
 
     async def _step(
-        self, record: IncidentRecord, type_: str, text: str, data: dict[str, Any] | None = None
+        self,
+        record: IncidentRecord,
+        type_: str,
+        text: str,
+        data: dict[str, Any] | None = None,
+        also: Sequence[Write] = (),
     ) -> IncidentRecord:
         rt = self._runtime
         record = dataclasses.replace(record, last_step=text)
@@ -129,7 +135,11 @@ class IncidentLog:
             version, head = await rt.journal.head(STREAM)
             writes, new_head = encode(STREAM, version, head, [NewEvent(type_, payload)], now)
             writes.append(_row(record))
-            await rt.writer.submit(writes)
+            writes.extend(also)
+            try:
+                await rt.writer.submit(writes)
+            except Exception as exc:
+                raise await rt.journal.failed_commit(writes, exc) from exc
             rt.journal.remember_head(STREAM, version + 1, new_head)
         # The facade keeps its bus private; this module is part of the runtime.
         rt._bus.publish(
@@ -182,8 +192,15 @@ class IncidentLog:
         )
 
     async def remediated(
-        self, record: IncidentRecord, remediation: Remediation, text: str, change: dict[str, Any]
+        self,
+        record: IncidentRecord,
+        remediation: Remediation,
+        text: str,
+        change: dict[str, Any],
+        writes: Sequence[Write] = (),
     ) -> IncidentRecord:
+        """Record an applied remediation; `writes` (the change itself: settings rows,
+        an intake event) commit in the same transaction as this step."""
         now = self._runtime.clock.now()
         described = _remediation(remediation) | {"applied": change}
         record = dataclasses.replace(
@@ -199,6 +216,7 @@ class IncidentLog:
             "RemediationApplied",
             f"remediated: {text}",
             {"attempt": record.attempts, "remediation": described},
+            writes,
         )
 
     async def remediation_failed(

@@ -9,7 +9,7 @@ change, described (recorded and applied elsewhere), or None to escalate.
 | SAGA-001 | crash, other                   | pause the saga type if the rate collapsed|
 | SAGA-002 | timeout, transient, other      | re-drive the dead-lettered compensations |
 | SAGA-002 | rejected, crash                | none: the compensation logic needs a fix |
-| SAGA-003 | (an actor type)                | restart the actor type with backoff      |
+| SAGA-003 | (an actor type)                | restart the type; its restarts back off  |
 | SAGA-003 | (escalated past the root)      | none: the whole tree gave up             |
 | SAGA-004 | —                              | complete the stage with the report       |
 
@@ -22,6 +22,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from runtime.actors.supervision import Backoff
 from runtime.observe.diagnosis import Diagnosis, ErrorClass
 from runtime.observe.triggers import ROOT, Firing
 
@@ -44,8 +45,8 @@ ATTEMPTS_CAP = 10
 COLLAPSE = 0.5
 """A success rate under this, or a run of compensations, with no explained cause
 pauses the saga type rather than letting it keep failing."""
-RESTART_BACKOFF = {"initial": 1.0, "multiplier": 2.0, "max": 60.0}
-"""Seconds before an actor type's restarts: initial, then ×multiplier, at most max."""
+RESTART_BACKOFF = Backoff(initial=1.0, multiplier=2.0, max=60.0)
+"""Seconds a crashed actor of the type waits before each supervised restart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class Remediation:
             redrive_compensations), a saga type (pause_saga_type), an actor type
             (restart_actor), "stage" (complete_stage).
         change: the change's parameters, JSON-serialisable; the new values come
-            from `raised_timeout` / `more_attempts` / `restart_backoff` at apply time.
+            from `raised_timeout` / `more_attempts` at apply time.
         reason: one sentence with the numbers that led to it.
     """
 
@@ -83,10 +84,10 @@ def propose(firing: Firing, diagnosis: Diagnosis) -> Remediation | None:
             return Remediation(
                 "restart_actor",
                 firing.key,
-                {"actor_type": firing.key, "backoff": dict(RESTART_BACKOFF)},
+                {"actor_type": firing.key, "backoff": dataclasses.asdict(RESTART_BACKOFF)},
                 f"Actor type {firing.key} keeps crashing ({firing.summary.rstrip('.')}): "
-                f"restart it with a backoff from {RESTART_BACKOFF['initial']:g} s "
-                f"up to {RESTART_BACKOFF['max']:g} s.",
+                f"restart it, and make its restarts wait from {RESTART_BACKOFF.initial:g} s "
+                f"up to {RESTART_BACKOFF.max:g} s.",
             )
         case "SAGA-004":
             return Remediation(
@@ -119,14 +120,6 @@ def more_attempts(attempts: int) -> int:
     """A step's `max_attempts` after `add_retries`: two more, at most `ATTEMPTS_CAP`,
     never fewer."""
     return max(attempts, min(attempts + ATTEMPTS_ADDED, ATTEMPTS_CAP))
-
-
-def restart_backoff(restart: int) -> float:
-    """Seconds to wait before an actor type's `restart`-th remediation restart (1-based)."""
-    if restart < 1:
-        raise ValueError(f"restarts are counted from 1, got {restart}")
-    wait = RESTART_BACKOFF["initial"] * RESTART_BACKOFF["multiplier"] ** (restart - 1)
-    return min(RESTART_BACKOFF["max"], wait)
 
 
 def _transaction_failure(firing: Firing, diagnosis: Diagnosis) -> Remediation | None:

@@ -351,7 +351,11 @@ class Watcher:
                 why += f" ({diagnosis.summary.rstrip('.')})"
             return self._keep(await self.incidents.escalate(record, why))
         try:
-            applied = await remedies.apply(self.runtime, remediation, attempt=record.attempts + 1)
+            prepared = await remedies.prepare(self.runtime, remediation)
+            # The change and the incident's step commit together, or neither does.
+            applied = await self.incidents.remediated(
+                record, remediation, prepared.text, prepared.change, prepared.writes
+            )
         except remedies.RemedyUnavailableError as exc:
             record = await self.incidents.remediation_failed(record, remediation, str(exc))
             return self._keep(await self.incidents.escalate(record, exc.why))
@@ -364,12 +368,16 @@ class Watcher:
             if next_step(record.attempts, record.trigger) == "escalate":
                 return self._keep(await self.incidents.escalate(record, _spent(record)))
             return record
-        record = self._keep(
-            await self.incidents.remediated(record, remediation, applied.text, applied.change)
-        )
+        record = self._keep(applied)
+        try:
+            await prepared.take_effect()
+        except Exception as exc:  # committed all the same: validation judges what took
+            log.warning("remediation %s on %s: %s", remediation.action, remediation.target, exc)
         if remediation.action == "complete_stage":
             self._stage_done = True
             return self._keep(await self.incidents.close(record, "stage complete"))
+        if prepared.needs_person:
+            return self._keep(await self.incidents.escalate(record, prepared.text))
         return record
 
     # --- evidence ----------------------------------------------------------------

@@ -20,13 +20,13 @@ from runtime.observe.diagnosis import (
 )
 from runtime.observe.playbook import (
     ATTEMPTS_CAP,
+    RESTART_BACKOFF,
     TIMEOUT_CAP,
     Action,
     more_attempts,
     narrow,
     propose,
     raised_timeout,
-    restart_backoff,
 )
 from runtime.observe.triggers import ROOT, Firing, saga_001, saga_002, saga_003
 from runtime.observe.windows import PROFILES, MetricWindow
@@ -266,8 +266,8 @@ def test_raised_timeouts_and_retries_grow_up_to_their_caps_and_never_shrink(
     assert new_attempts == (
         attempts + 2 if attempts + 2 <= ATTEMPTS_CAP else max(attempts, ATTEMPTS_CAP)
     )
-    assert restart_backoff(restart) <= 60.0
-    assert restart_backoff(restart) >= restart_backoff(max(1, restart - 1))
+    assert RESTART_BACKOFF.delay(restart) <= 60.0
+    assert RESTART_BACKOFF.delay(restart) >= RESTART_BACKOFF.delay(max(1, restart - 1))
 
 
 def test_end_to_end_a_failing_payment_step_leads_to_more_retries() -> None:

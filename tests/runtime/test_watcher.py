@@ -13,7 +13,9 @@ from eva.assistant import Assistant
 from runtime import (
     Actor,
     ActorFailedError,
+    ActorStatus,
     ActorType,
+    Backoff,
     ManualClock,
     Runtime,
     SagaStatus,
@@ -29,6 +31,7 @@ from runtime import (
 from runtime.events import RuntimeEvent, Subscription
 from runtime.observe import remedies
 from runtime.observe.incidents import STREAM, IncidentRecord, records
+from runtime.store.journal import NewEvent
 from tests.conftest import Recorder, order_definition
 
 THRESHOLDS = Thresholds()
@@ -236,10 +239,10 @@ async def test_a_remediation_that_raises_is_a_failed_attempt_and_the_watcher_goe
     recorder.behaviour["check"] = slow(clock, 7)
     await run_many(runtime, clock, 11)
 
-    async def broken(*_: object, **__: object) -> remedies.Applied:
+    async def broken(*_: object, **__: object) -> remedies.Prepared:
         raise OSError("the settings disk is full")
 
-    monkeypatch.setattr(remedies, "apply", broken)
+    monkeypatch.setattr(remedies, "prepare", broken)
     watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION)
     await watcher.tick()
     failed = await only(runtime)
@@ -348,10 +351,10 @@ async def test_an_incident_that_clears_before_any_change_took_closes_as_a_false_
     recorder.behaviour["check"] = slow(clock, 7)
     await run_many(runtime, clock, 11)
 
-    async def broken(*_: object, **__: object) -> remedies.Applied:
+    async def broken(*_: object, **__: object) -> remedies.Prepared:
         raise OSError("the settings disk is full")
 
-    monkeypatch.setattr(remedies, "apply", broken)
+    monkeypatch.setattr(remedies, "prepare", broken)
     watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION)
     await watcher.tick()
     del recorder.behaviour["check"]  # the slow service recovers by itself
@@ -373,3 +376,183 @@ async def test_the_failure_suite_verdict_is_the_last_run_recorded(runtime: Runti
     assert await failure_suite_green(runtime)
     await record_failure_suite(runtime, False, {"kills": 3})
     assert not await failure_suite_green(runtime)
+
+
+async def test_a_saga_type_whose_service_refuses_is_paused_until_the_chairman_resumes_it(
+    db_url: str, clock: ManualClock, recorder: Recorder
+) -> None:
+    shop = recorder.participant("shop", ["reserve", "check", "charge", "confirm"])
+    recorder.behaviour["check"] = refuse("rejected")
+    async with Runtime(
+        db_url, clock=clock, seed=1, definitions=[order_definition()], participants=[shop]
+    ) as rt:
+        watcher = Watcher(rt, THRESHOLDS, validation_window=VALIDATION)
+        await run_many(rt, clock, 11)
+        await watcher.tick()
+        incident = await only(rt)
+        assert (incident.trigger, incident.key, incident.status) == (
+            "SAGA-001",
+            "order",
+            "escalated",
+        )
+        assert incident.remediation is not None
+        assert incident.remediation["action"] == "pause_saga_type"
+        assert incident.outcome == (
+            "escalated: paused new order sagas; they wait as pending until the Chairman "
+            "resumes them"
+        )
+        assert list(rt.paused_saga_types) == ["order"]
+        assert await journal_steps(rt) == [
+            "IncidentOpened",
+            "IncidentDiagnosed",
+            "RemediationApplied",
+            "IncidentEscalated",
+        ]
+        held = await rt.start_saga("order", "acme")
+        await rt.wait_settled()
+        assert (await rt.get_saga(held)).status is SagaStatus.PENDING
+    del recorder.behaviour["check"]  # the service is fixed
+    async with Runtime(
+        db_url, clock=clock, seed=1, definitions=[order_definition()], participants=[shop]
+    ) as rt:
+        assert list(rt.paused_saga_types) == ["order"]  # the change was committed
+        reply = await Assistant(rt).handle("resume new order sagas")
+        assert reply.text == "New order sagas start again; 1 pending saga started."
+        await rt.wait_for([held])
+        assert (await rt.get_saga(held)).status is SagaStatus.COMPLETED
+
+
+async def test_a_remediation_and_its_incident_step_commit_together_or_not_at_all(
+    runtime: Runtime,
+    clock: ManualClock,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder.behaviour["check"] = refuse("rejected")
+    await run_many(runtime, clock, 11)
+    prepare = remedies.prepare
+
+    async def overtaken(rt: Runtime, remediation: Any) -> remedies.Prepared:
+        prepared = await prepare(rt, remediation)
+        # The Chairman closes all intake between the plan and its commit, so the
+        # plan's intake event no longer extends the stream.
+        await rt.pause_intake("Chairman: everything waits")
+        return prepared
+
+    monkeypatch.setattr(remedies, "prepare", overtaken)
+    await Watcher(runtime, THRESHOLDS, validation_window=VALIDATION).tick()
+    incident = await only(runtime)
+    assert (incident.status, incident.attempts) == ("diagnosed", 1)
+    assert incident.last_step.startswith("remediation failed:")
+    assert "RemediationApplied" not in await journal_steps(runtime)
+    # Nothing of the remediation was kept: the intake is the Chairman's alone.
+    assert runtime.paused_saga_types == {}
+    changes = [(e.type, e.data) for e in await runtime.journal.read("intake")]
+    assert changes == [("IntakePaused", {"reason": "Chairman: everything waits"})]
+
+
+async def test_a_remediation_whose_incident_step_fails_leaves_no_change_behind(
+    runtime: Runtime,
+    db_url: str,
+    clock: ManualClock,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    recorder.behaviour["check"] = refuse("rejected")
+    await run_many(runtime, clock, 11)
+    prepare = remedies.prepare
+
+    async def interleaved(rt: Runtime, remediation: Any) -> remedies.Prepared:
+        prepared = await prepare(rt, remediation)
+        # A second process (another watcher on the same database) writes to the
+        # incidents stream, so this one's step no longer extends it.
+        async with Runtime(db_url, clock=clock, recover=False) as other:
+            version = await other.journal.version(STREAM)
+            await other.journal.append(STREAM, version, [NewEvent("IncidentNote", {})])
+        return prepared
+
+    monkeypatch.setattr(remedies, "prepare", interleaved)
+    watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION)
+    await watcher.tick()
+    failed = await only(runtime)
+    assert (failed.status, failed.attempts) == ("diagnosed", 1)
+    assert failed.last_step.startswith(
+        "remediation failed: stream 'incidents' is at version 3, not 2: another writer"
+    )
+    # The pause was to commit with the step: it is not in force, here or on disk.
+    assert runtime.paused_saga_types == {}
+    assert await runtime.journal.read("intake") == []
+    assert "RemediationApplied" not in await journal_steps(runtime)
+    monkeypatch.undo()
+    clock.advance(1)
+    await watcher.tick()  # the stream's head is read afresh, and the retry takes
+    assert (await only(runtime)).status == "escalated"
+    assert list(runtime.paused_saga_types) == ["order"]
+    assert await runtime.verify_journal(STREAM) == 6
+
+
+async def test_after_a_restart_storm_the_actor_type_backs_off_before_each_restart(
+    db_url: str, clock: ManualClock
+) -> None:
+    async with Runtime(db_url, clock=clock) as rt:
+        watcher = Watcher(rt, THRESHOLDS, validation_window=VALIDATION)
+        watcher.restarts.start()
+        for name in ("a", "b", "c"):
+            await rt.spawn(Fragile, name, ActorType.COMPLIANCE_CHECKER)
+            for _ in range(2):
+                with pytest.raises(ActorFailedError):
+                    await rt.ask(f"/{name}", {"op": "crash"})
+        clock.advance(1)
+        await watcher.tick()
+        incident = await only(rt)
+        assert incident.status == "remediated"
+        assert incident.last_step == (
+            "remediated: restarted 3 compliance_checker actor(s); from now on each waits 1 s "
+            "before a restart, doubling up to 60 s"
+        )
+        await watcher.close()
+    async with Runtime(db_url, clock=clock) as rt:
+        # The backoff is configuration: it outlives the process that set it.
+        assert rt.actors.restart_backoff == {ActorType.COMPLIANCE_CHECKER: Backoff(1.0, 2.0, 60.0)}
+        await rt.spawn(Fragile, "a", ActorType.COMPLIANCE_CHECKER)
+        await rt.spawn(Fragile, "x", ActorType.METRICS_COLLECTOR)
+        for name in ("a", "x"):
+            with pytest.raises(ActorFailedError):
+                await rt.ask(f"/{name}", {"op": "crash"})
+        assert await rt.ask("/x", {"op": "hello"}) == "ok"  # other types restart at once
+        answer = asyncio.ensure_future(rt.ask("/a", {"op": "hello"}, timeout=30))
+        await clock.until_sleeping()
+        assert rt.actors.info("/a").status is ActorStatus.RECOVERING
+        assert not answer.done()
+        clock.advance(1)
+        assert await answer == "ok"
+
+
+async def test_a_day_of_consistent_operation_completes_the_stage_once_with_a_report(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """SAGA-004 from a real 24 h run on the test's clock: a saga every ten minutes,
+    the watcher ticking after each, a consistency check every hour (as the watcher
+    schedules them), and the failure suite's green verdict in the journal."""
+    await record_failure_suite(runtime, True, {"kills": 3})
+    watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION, consistency_every=None)
+    fired_at: int | None = None
+    for tick in range(150):
+        if tick % 6 == 0:
+            assert (await runtime.check_consistency()).score == 1.0
+        if await watcher.tick():
+            fired_at = fired_at if fired_at is not None else tick
+        await run_many(runtime, clock, 1)
+        clock.advance(600 - 1)
+    assert fired_at == 144  # the first tick with 24 hours of consistent windows behind it
+    [stage] = await records(runtime)
+    assert (stage.trigger, stage.status, stage.outcome) == ("SAGA-004", "closed", "stage complete")
+    report = stage.evidence
+    assert report["windows"] == 144
+    assert report["window"][1] - report["window"][0] == 86_400
+    assert report["consistency_min"] == 1.0
+    assert report["success_rate"] == 1.0
+    assert report["ended"] == {"completed": 144}
+    assert isinstance(report["suggestions"], list)
+    reply = await Assistant(runtime).handle("show consistency verified incidents")
+    assert reply.rows[0]["trigger"] == "SAGA-004"
