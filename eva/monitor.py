@@ -54,6 +54,17 @@ class Monitor:
         sagas = await self.runtime.query_sagas(status="waiting_approval", limit=limit)
         return sorted(sagas, key=lambda s: s.created_at)
 
+    def intake(self) -> str | None:
+        """What intake holds back, in one line; None while every type starts at once."""
+        rt = self.runtime
+        parts: list[str] = []
+        if rt.intake_paused:
+            why = rt.intake_reason
+            parts.append("every new saga waits" + (f" ({why})" if why else ""))
+        for saga_type, why in sorted(rt.paused_saga_types.items()):
+            parts.append(f"new {saga_type} sagas wait" + (f" ({why})" if why else ""))
+        return "Intake paused: " + "; ".join(parts) if parts else None
+
     def actors(self) -> list[ActorInfo]:
         """The supervision tree, parents before children."""
         return self.runtime.actor_tree()

@@ -430,6 +430,11 @@ class Runtime:
         return self.sagas.intake_paused
 
     @property
+    def intake_reason(self) -> str:
+        """Why every type waits ("" while intake is open, or no reason was given)."""
+        return self.sagas.intake.reason
+
+    @property
     def paused_saga_types(self) -> dict[str, str]:
         """Saga types whose new sagas wait on their own, each with its reason."""
         return dict(self.sagas.intake.types)

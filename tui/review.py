@@ -1,9 +1,9 @@
 """The Chairman's review: what waits for a decision.
 
 Sagas waiting for approval, oldest first (the longest wait is the most urgent),
-and incidents not yet closed. Each decision asks for its reason and is then sent
-as the typed command would be, so it is read back, confirmed when destructive,
-and logged with that reason.
+and incidents not yet closed, or escalated to the Chairman. Each decision asks
+for its reason and is then sent as the typed command would be, so it is read
+back, confirmed when destructive, and logged with that reason.
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ INCIDENT_COLUMNS = ("incident", "trigger", "status", "opened", "attempts", "summ
 KEYS = "a approve · x abort · f force compensation · Enter open its flow"
 
 
-def is_open(incident: Incident) -> bool:
+ESCALATION_SHOWN = 86_400.0
+"""Seconds an escalated incident stays in the review: the recursion loop has given
+it to the Chairman, so it is listed (first, in red) for a day after."""
+
+
+def needs_review(incident: Incident, now: float) -> bool:
+    """Open incidents, and those escalated to the Chairman within the last day."""
+    if incident.status == "escalated":
+        ended = incident.closed_at if incident.closed_at is not None else now
+        return now - ended < ESCALATION_SHOWN
     return incident.closed_at is None and incident.status != "closed"
 
 
@@ -77,18 +86,26 @@ class ReviewPanel(Panel):
         title = self.query_one("#waiting-title", Static)
         try:
             waiting = await self.monitor.waiting()
-            incidents = [i for i in await self.monitor.incidents() if is_open(i)]
+            incidents = await self.monitor.incidents()
         except EngineError as exc:
             title.update(Text(f"Cannot read the review queue: {exc}", "red"))
             return
         now = self.monitor.now()
+        incidents = sorted(
+            (i for i in incidents if needs_review(i, now)),
+            key=lambda i: (i.status != "escalated", -i.opened_at),
+        )
+        escalated = sum(1 for i in incidents if i.status == "escalated")
         self.listed = frozenset(s.saga_id for s in waiting)
         title.update(
             Text.assemble(f"Waiting for approval ({len(waiting)}), oldest first   ", (KEYS, "dim"))
         )
         self._fill_sagas(waiting, now)
         self.query_one("#incidents-title", Static).update(
-            Text(f"Open incidents ({len(incidents)})")
+            Text.assemble(
+                f"Open incidents ({len(incidents) - escalated})",
+                (f"   escalated to you ({escalated})", "bold red") if escalated else "",
+            )
         )
         self._fill_incidents(incidents, now)
 
@@ -116,7 +133,7 @@ class ReviewPanel(Panel):
             table.add_row(
                 i.incident_id[:8],
                 i.trigger,
-                i.status,
+                Text(i.status, "bold red") if i.status == "escalated" else i.status,
                 ago(now - i.opened_at),
                 str(i.attempts),
                 i.summary,

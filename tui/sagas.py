@@ -88,7 +88,7 @@ class SagasPanel(Panel):
 
     TITLE = "Sagas"
     KEY = "f2"
-    KINDS = frozenset({"saga"})
+    KINDS = frozenset({"saga", "intake"})
     EVERY = 1.0
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e", "edit_filter", "Edit filter"),
@@ -99,6 +99,7 @@ class SagasPanel(Panel):
     def compose(self) -> ComposeResult:
         self.filter = {}
         yield Horizontal(Static("all sagas", classes="chip-label"), id="chips")
+        yield Static("", id="intake")
         yield DataTable(id="saga-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -120,6 +121,10 @@ class SagasPanel(Panel):
             for s in sagas
         }
         _show_rows(self.query_one(DataTable), rows)
+        held = self.monitor.intake()
+        line = self.query_one("#intake", Static)
+        line.update(held or "")
+        line.display = held is not None
 
     async def set_filter(self, filter: dict[str, Any]) -> None:
         """Show the sagas this filter selects, with a chip for each part of it."""

@@ -65,6 +65,24 @@ async def test_pausing_a_saga_changes_its_row(runtime: Runtime, recorder: Record
     gate.set()
 
 
+async def test_paused_intake_is_shown_above_the_saga_table_until_it_resumes(
+    runtime: Runtime,
+) -> None:
+    app = Dashboard(Assistant(runtime))
+    async with app.run_test(size=(120, 40)) as pilot:
+        line = app.query_one("#intake", Static)
+        assert not line.display
+        await pilot.press(*"pause new order sagas because the gateway is down!", "enter")
+        await app.settled()
+        assert line.display
+        assert _text(app, "#intake") == (
+            "Intake paused: new order sagas wait (the gateway is down)"
+        )
+        await pilot.press(*"resume new order sagas", "enter")
+        await app.settled()
+        assert not line.display
+
+
 async def test_a_destructive_command_waits_for_y_and_enter_alone_does_nothing(
     runtime: Runtime, recorder: Recorder
 ) -> None:

@@ -138,7 +138,7 @@ async def test_enter_on_a_waiting_saga_opens_its_flow(approvals: Runtime) -> Non
         assert _rows(app, "waiting-table") == [saga_id]
 
 
-async def test_only_open_incidents_are_listed_with_their_count(
+async def test_open_and_recently_escalated_incidents_are_listed_escalated_first(
     approvals: Runtime, clock: ManualClock
 ) -> None:
     now = clock.now()
@@ -161,11 +161,26 @@ async def test_only_open_incidents_are_listed_with_their_count(
                     "summary": "old news",
                     "closed_at": now,
                 },
+                {
+                    **incident,
+                    "incident_id": "c" * 32,
+                    "status": "escalated",
+                    "summary": "the playbook had no answer",
+                    "closed_at": now,
+                },
+                {
+                    **incident,
+                    "incident_id": "d" * 32,
+                    "status": "escalated",
+                    "summary": "seen to last week",
+                    "opened_at": now - 8 * 86_400,
+                    "closed_at": now - 7 * 86_400,
+                },
             ],
         )
     app = Dashboard(Assistant(approvals))
     async with app.run_test(size=(120, 40)) as pilot:
         await _review(app)
         await pilot.pause()
-        assert _rows(app, "open-incidents") == ["a" * 8]
-        assert _text(app, "#incidents-title") == "Open incidents (1)"
+        assert _rows(app, "open-incidents") == ["c" * 8, "a" * 8]
+        assert _text(app, "#incidents-title") == "Open incidents (1)   escalated to you (1)"
