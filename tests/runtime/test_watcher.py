@@ -422,30 +422,45 @@ async def test_a_saga_type_whose_service_refuses_is_paused_until_the_chairman_re
         assert (await rt.get_saga(held)).status is SagaStatus.COMPLETED
 
 
-async def test_a_remediation_and_its_incident_step_commit_together_or_not_at_all(
+async def _overtaken(
     runtime: Runtime,
     clock: ManualClock,
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    meanwhile: Callable[[], Awaitable[object]],
+) -> tuple[Watcher, IncidentRecord]:
+    """A saga type the watcher pauses, with `meanwhile` run between working out the
+    remediation and committing it; the watcher and the incident after its tick."""
     recorder.behaviour["check"] = refuse("rejected")
     await run_many(runtime, clock, 11)
     prepare = remedies.prepare
 
-    async def overtaken(rt: Runtime, remediation: Any) -> remedies.Prepared:
+    async def interleaved(rt: Runtime, remediation: Any) -> remedies.Prepared:
         prepared = await prepare(rt, remediation)
-        # The Chairman closes all intake between the plan and its commit, so the
-        # plan's intake event no longer extends the stream.
-        await rt.pause_intake("Chairman: everything waits")
+        await meanwhile()
         return prepared
 
-    monkeypatch.setattr(remedies, "prepare", overtaken)
-    await Watcher(runtime, THRESHOLDS, validation_window=VALIDATION).tick()
-    incident = await only(runtime)
+    monkeypatch.setattr(remedies, "prepare", interleaved)
+    watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION)
+    await watcher.tick()
+    return watcher, await only(runtime)
+
+
+async def test_a_remediation_overtaken_by_the_chairman_keeps_nothing(
+    runtime: Runtime, clock: ManualClock, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Chairman closes all intake between the plan and its commit, so the plan's
+    # intake event no longer extends the stream.
+    _, incident = await _overtaken(
+        runtime,
+        clock,
+        recorder,
+        monkeypatch,
+        lambda: runtime.pause_intake("Chairman: everything waits"),
+    )
     assert (incident.status, incident.attempts) == ("diagnosed", 1)
-    assert incident.last_step.startswith("remediation failed:")
+    assert incident.last_step.startswith("remediation failed: stream 'intake' is at version 1")
     assert "RemediationApplied" not in await journal_steps(runtime)
-    # Nothing of the remediation was kept: the intake is the Chairman's alone.
     assert runtime.paused_saga_types == {}
     changes = [(e.type, e.data) for e in await runtime.journal.read("intake")]
     assert changes == [("IntakePaused", {"reason": "Chairman: everything waits"})]
@@ -458,23 +473,16 @@ async def test_a_remediation_whose_incident_step_fails_leaves_no_change_behind(
     recorder: Recorder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    recorder.behaviour["check"] = refuse("rejected")
-    await run_many(runtime, clock, 11)
-    prepare = remedies.prepare
-
-    async def interleaved(rt: Runtime, remediation: Any) -> remedies.Prepared:
-        prepared = await prepare(rt, remediation)
-        # A second process (another watcher on the same database) writes to the
-        # incidents stream, so this one's step no longer extends it.
+    async def another_watcher_writes() -> None:
+        # A second process on the same database writes to the incidents stream,
+        # so this one's step no longer extends it.
         async with Runtime(db_url, clock=clock, recover=False) as other:
             version = await other.journal.version(STREAM)
             await other.journal.append(STREAM, version, [NewEvent("IncidentNote", {})])
-        return prepared
 
-    monkeypatch.setattr(remedies, "prepare", interleaved)
-    watcher = Watcher(runtime, THRESHOLDS, validation_window=VALIDATION)
-    await watcher.tick()
-    failed = await only(runtime)
+    watcher, failed = await _overtaken(
+        runtime, clock, recorder, monkeypatch, another_watcher_writes
+    )
     assert (failed.status, failed.attempts) == ("diagnosed", 1)
     assert failed.last_step.startswith(
         "remediation failed: stream 'incidents' is at version 3, not 2: another writer"
