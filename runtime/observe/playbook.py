@@ -5,8 +5,7 @@ change, described (recorded and applied elsewhere), or None to escalate.
 |----------|--------------------------------|------------------------------------------|
 | SAGA-001 | timeout                        | raise the step's timeout (×2, capped)    |
 | SAGA-001 | transient                      | add retries to the step (+2, capped)     |
-| SAGA-001 | rejected                       | pause the saga type                      |
-| SAGA-001 | crash, other                   | pause the saga type if the rate collapsed|
+| SAGA-001 | rejected, crash, other         | pause the saga type if the rate collapsed|
 | SAGA-002 | timeout, transient, other      | re-drive the dead-lettered compensations |
 | SAGA-002 | rejected, crash                | none: the compensation logic needs a fix |
 | SAGA-003 | (an actor type)                | restart the type; its restarts back off  |
@@ -155,13 +154,17 @@ def _transaction_failure(firing: Firing, diagnosis: Diagnosis) -> Remediation | 
             },
             f"{why}: allow {ATTEMPTS_ADDED} more attempts, at most {ATTEMPTS_CAP} in all.",
         )
-    if cause == "rejected" or _collapsed(firing):
+    # Refusals (a card declined, stock gone) are the business saying no: no setting
+    # fixes them, and stopping the type would turn some refusals into no sales at
+    # all. Only a collapse, where nearly every saga of the type fails, is worth
+    # stopping new ones until someone looks.
+    if _collapsed(firing):
         return Remediation(
             "pause_saga_type",
             saga_type,
             {"saga_type": saga_type, "intake": "paused"},
-            f"{why}: pause new {saga_type} sagas until someone looks"
-            + ("." if cause == "rejected" else ", as the success rate collapsed."),
+            f"{why}: pause new {saga_type} sagas until someone looks, as the success "
+            "rate collapsed.",
         )
     return None
 

@@ -184,6 +184,10 @@ class Watcher:
             found = await records(self.runtime)
             self._stage_done = any(r.trigger == "SAGA-004" and r.status == "closed" for r in found)
             self._open = {(r.trigger, r.key): r for r in found if not r.final}
+            # A restarted process must not open again what an earlier one finished.
+            for record in found:
+                if record.final:
+                    self._ended(record)
         return self._open
 
     def _keep(self, record: IncidentRecord) -> IncidentRecord:
@@ -191,18 +195,23 @@ class Watcher:
         slot = (record.trigger, record.key)
         if record.final:
             self._open.pop(slot, None)
-            # Evidence the incident answered for is not evidence of a new one.
-            self._since[record.trigger] = max(
-                self._since.get(record.trigger, 0.0),
-                record.remediated_at
-                if record.status == "closed" and record.remediated_at
-                else self.clock.now(),
-            )
-            if record.status == "escalated":
-                self._cooldown[slot] = self.clock.now() + self.thresholds.success_window
+            self._ended(record)
         else:
             self._open[slot] = record
         return record
+
+    def _ended(self, record: IncidentRecord) -> None:
+        """Evidence a finished incident answered for is not evidence of a new one:
+        detection of its trigger starts after it, and an escalated one waits a
+        window before the same thing is raised again."""
+        ended = record.closed_at if record.closed_at is not None else self.clock.now()
+        if record.status == "closed" and record.remediated_at:
+            ended = record.remediated_at
+        self._since[record.trigger] = max(self._since.get(record.trigger, 0.0), ended)
+        if record.status == "escalated":
+            slot = (record.trigger, record.key)
+            until = ended + self.thresholds.success_window
+            self._cooldown[slot] = max(self._cooldown.get(slot, -math.inf), until)
 
     # --- detection --------------------------------------------------------------
 

@@ -182,9 +182,11 @@ async def test_a_remediation_that_does_not_help_is_retried_to_the_bound_then_esc
     assert steps.count("RemediationApplied") == 3
     assert steps.count("IncidentRetried") == 2
     assert steps[-1] == "IncidentEscalated"
-    # A person has it now: the same failures do not open a new incident at once.
+    # A person has it now: the same failures do not open a new incident at once,
+    # nor in a process started afterwards (its watcher reads what was escalated).
     await run_many(runtime, clock, 1)
     await watcher.tick()
+    assert await Watcher(runtime, THRESHOLDS, validation_window=VALIDATION).tick() == []
     assert len(await records(runtime)) == 1
     reply = await Assistant(runtime).handle("show recursion incidents")
     assert "0 open, 1 escalated. The loop healed 0% of those it finished" in reply.text
