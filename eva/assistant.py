@@ -12,6 +12,7 @@ from eva.llm import LLMFallback
 from eva.monitor import Monitor
 from eva.replies import (
     Reply,
+    completion_report_words,
     describe_saga,
     describe_sagas,
     plural,
@@ -597,7 +598,13 @@ class Assistant:
                 text += f" The loop healed {kpis['success_rate']:.0%} of those it finished"
                 detect = kpis["mean_time_to_detect"]
                 text += f", detecting in {detect:.0f} s on average." if detect else "."
-            return Reply(text, intent, rows=rows, data={"count": len(found), "kpis": kpis})
+            listed: dict[str, Any] = {"count": len(found), "kpis": kpis}
+            stage = next((i for i in found if i.trigger == "SAGA-004"), None)
+            if stage is not None:
+                report = stage.details.get("evidence", {})
+                listed["completion_report"] = report
+                text += " " + completion_report_words(report)
+            return Reply(text, intent, rows=rows, data=listed)
         rows = [{"intent": name, "say": example} for name, example in EXAMPLES.items()]
         return Reply(
             'Ask about sagas ("show saga failures in the last 24 hours"), act on them '

@@ -96,3 +96,23 @@ def step_rows(state: SagaState) -> list[dict[str, Any]]:
         }
         for s in state.steps
     ]
+
+
+def completion_report_words(report: dict[str, Any]) -> str:
+    """SAGA-004's completion report in a sentence or two: the run, then what to
+    optimise next."""
+    if not report:
+        return "The stage is complete."
+    hours = (report["window"][1] - report["window"][0]) / 3600
+    text = (
+        f"The stage is complete: consistency stayed at or above "
+        f"{report['consistency_threshold']:.1%} for {hours:.0f} h (lowest "
+        f"{report['consistency_min']:.1%}), {report['success_rate']:.1%} of "
+        f"{sum(report['ended'].values())} sagas completed."
+    )
+    hints = [h["text"] for h in report.get("suggestions", [])]
+    if hints:
+        text += f" To optimise next: {'; '.join(hints[:3])}."
+    else:
+        text += " Nothing stands out to optimise."
+    return text

@@ -566,3 +566,8 @@ async def test_a_day_of_consistent_operation_completes_the_stage_once_with_a_rep
     assert isinstance(report["suggestions"], list)
     reply = await Assistant(runtime).handle("show consistency verified incidents")
     assert reply.rows[0]["trigger"] == "SAGA-004"
+    assert reply.data["completion_report"] == report
+    assert reply.text.endswith(
+        "The stage is complete: consistency stayed at or above 95.0% for 24 h (lowest "
+        "100.0%), 100.0% of 144 sagas completed. Nothing stands out to optimise."
+    )
