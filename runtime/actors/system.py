@@ -406,7 +406,7 @@ class ActorSystem:
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._deliver(cell, message, priority, reply, None)
         try:
-            return await self._clock.wait_for(asyncio.shield(reply), timeout)
+            return await self._clock.wait_for(reply, timeout)
         except TimeoutError:
             reply.cancel()
             name = type(message).__name__
