@@ -92,7 +92,10 @@ class Mailbox:
         return self._waiter is not None
 
     def put(self, item: Any, priority: Priority) -> None:
-        """Queue the item, full or not (the caller checked the capacity)."""
+        """Queue the item, full or not (the caller checked the capacity).
+
+        `ActorRef.tell` does this inline for normal mail: it appends to the
+        normal queue and wakes the loop."""
         queue = self._queues[priority]
         if queue is None:
             queue = self._queues[priority] = deque()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runtime.actors.mailbox import Priority
+from runtime.actors.mailbox import NORMAL, Priority
 
 if TYPE_CHECKING:
     from runtime.actors.system import ActorSystem, _Cell
@@ -40,11 +40,19 @@ class ActorRef:
         cell = self._cell
         if cell.direct and type(message) is dict:
             # The hot path, inline: a dict to a running actor with an unbounded
-            # mailbox. What it does is ActorSystem._deliver's, less the checks.
+            # mailbox. What it does is ActorSystem._deliver's, less the checks, and
+            # for normal mail Mailbox.put's too (a call is a fifth of a tell).
             system = self._system
             system._recent.append((system._now(), sender, self.path, message, priority))
             system.delivered += 1
-            cell.mailbox.put(message, priority)
+            mailbox = cell.mailbox
+            queue = mailbox._queues[priority]
+            if queue is None or priority is not NORMAL:
+                mailbox.put(message, priority)
+            else:
+                queue.append(message)
+                if mailbox._waiter is not None:
+                    mailbox.wake()
         else:
             self._system._deliver(cell, message, priority, None, sender)
 
