@@ -326,6 +326,7 @@ def summarise(out: Result) -> None:
         "tell_half_raw": out["ratios"]["tell_eva_over_raw"] >= TARGETS["tell_x_raw"],
         "ask_p95_under_40us": eva["ask_p95_us"] < TARGETS["ask_p95_us"],
         "spawn_10k_under_0_5s": eva["spawn_s"] < TARGETS["spawn_s"],
+        "spawn_and_stop_10k_under_0_5s": eva["spawn_s"] + eva["stop_s"] < TARGETS["spawn_s"],
         # The actors' own RSS, and the whole process's (runtime's imports included).
         "actors_rss_under_80mb": eva["actors_rss_mb"] < TARGETS["mb"],
         "process_peak_rss_under_80mb": eva["peak_rss_mb"] < TARGETS["mb"],
