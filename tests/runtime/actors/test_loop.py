@@ -174,3 +174,24 @@ async def stop(system: ActorSystem, ref: ActorRef) -> None:
     """Stop the actor unless it is gone already (escalated past the guardian)."""
     with contextlib.suppress(ActorNotFoundError):
         await system.stop(ref)
+
+
+async def test_shutdown_stops_every_actor_each_after_its_children() -> None:
+    system = ActorSystem(ManualClock())
+    stopped: list[str] = []
+
+    class Noted(Actor):
+        async def on_stop(self) -> None:
+            stopped.append(self.context.path)
+
+    for top in ("a", "b"):
+        parent = await system.spawn(Noted, top, CHECKER)
+        child = await system.spawn(Noted, "c", CHECKER, parent=parent)
+        await system.spawn(Noted, "g", CHECKER, parent=child)
+    await system.shutdown()
+    assert sorted(stopped) == ["/a", "/a/c", "/a/c/g", "/b", "/b/c", "/b/c/g"]
+    for path in stopped:
+        above = path.rsplit("/", 1)[0]
+        if above:
+            assert stopped.index(path) < stopped.index(above)
+    assert system.tree() == []
