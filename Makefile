@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m bench.journal --quick
 	$(PY) -m bench.voice --quick
 	$(PY) -m bench.tui --quick
+	$(PY) -m bench.actors --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

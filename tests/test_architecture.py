@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,26 @@ def test_intents_does_no_io() -> None:
     }
     for path in sources("intents"):
         assert not {m.split(".")[0] for m in imports_of(path)} & banned, path
+
+
+def test_runtime_exports_load_lazily_and_actors_alone_do_without_the_store() -> None:
+    """`runtime` loads each export on first use: a program of actors imports neither
+    the store (SQLAlchemy, Alembic) nor pydantic, and every export is mapped."""
+    import runtime
+
+    assert sorted(runtime._EXPORTS) == sorted(runtime.__all__)
+    code = (
+        "import sys\n"
+        "from runtime import Actor, ActorSystem, ActorType, SystemClock\n"
+        "print(' '.join(sorted(m for m in ('sqlalchemy', 'alembic', 'pydantic', 'runtime.facade')"
+        " if m in sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.stdout.split() == []

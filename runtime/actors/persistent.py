@@ -9,10 +9,12 @@ passivated (stopped, still addressable) and come back on their next message.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.actors.actor import Actor
-from runtime.store.journal import Journal, NewEvent
+
+if TYPE_CHECKING:  # the actor system imports this module; actors alone do without a store
+    from runtime.store.journal import Journal
 
 
 class PersistentActor(Actor):
@@ -73,6 +75,8 @@ class PersistentActor(Actor):
         journal = self._journal
         if journal is None:
             raise RuntimeError(f"{self.context.path} has no journal: spawn it in a Runtime")
+        from runtime.store.journal import NewEvent  # loaded with the journal, by then
+
         await journal.append(self.persistence_id, self.version, [NewEvent(event_type, data)])
         self.state = self.apply(self.state, event_type, data)
         old, self.version = self.version, self.version + 1
